@@ -1,0 +1,1 @@
+"""The engine: llama.cpp in a supervised child process, and the client that talks to it."""

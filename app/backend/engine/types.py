@@ -1,0 +1,134 @@
+"""Plain data exchanged between the engine client and its callers (chat UI, API server, CLI).
+
+Everything here is JSON-friendly so it can cross the process boundary unchanged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from enum import Enum
+from typing import Any, Literal
+
+
+@dataclass
+class SamplingParams:
+    """Per-request sampling settings; defaults follow llama.cpp's."""
+
+    temperature: float = 0.8
+    top_p: float = 0.95
+    top_k: int = 40
+    min_p: float = 0.05
+    repeat_penalty: float = 1.1
+    repeat_last_n: int = 64
+    max_tokens: int = 512
+    seed: int | None = None
+    stop: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SamplingParams:
+        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        return cls(**known)
+
+
+@dataclass
+class LoadParams:
+    """How a model is loaded; the planner fills these in, the user may override."""
+
+    n_ctx: int = 4096
+    n_gpu_layers: int = 0
+    n_threads: int | None = None
+    n_batch: int = 512
+    use_mmap: bool = True
+    use_mlock: bool = False
+    flash_attn: bool = False
+    type_k: str = "f16"
+    type_v: str = "f16"
+    swa_full: bool = True
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> LoadParams:
+        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        return cls(**known)
+
+
+@dataclass
+class GenerationRequest:
+    """One generation: a fully rendered prompt (templates are applied before submission)."""
+
+    prompt: str
+    sampling: SamplingParams = field(default_factory=SamplingParams)
+    add_bos: bool = True
+    source: str = "chat"
+
+
+StopReason = Literal["eos", "stop_string", "max_tokens", "context_limit", "cancelled", "error"]
+
+
+@dataclass
+class GenerationStats:
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    time_to_first_token_s: float = 0.0
+    tokens_per_second: float = 0.0
+    total_time_s: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class TokenChunk:
+    """Text produced since the previous chunk (tokens arrive in coalesced batches)."""
+
+    request_id: str
+    text: str
+    n_tokens: int
+
+
+@dataclass
+class Finished:
+    request_id: str
+    stop_reason: StopReason
+    stats: GenerationStats
+
+
+@dataclass
+class Failed:
+    """The request could not complete: a bad prompt, or the engine process died."""
+
+    request_id: str
+    message: str
+    engine_crashed: bool = False
+
+
+Event = TokenChunk | Finished | Failed
+
+
+class EngineState(str, Enum):
+    EMPTY = "empty"
+    LOADING = "loading"
+    READY = "ready"
+    ERROR = "error"
+
+
+@dataclass
+class ModelInfo:
+    """What the engine reports once a model is loaded."""
+
+    path: str
+    architecture: str
+    n_ctx: int
+    n_ctx_train: int
+    n_params: int
+    n_layers: int
+    n_gpu_layers: int
+    bos_token: str
+    eos_token: str
+    chat_template: str | None
+    load_time_s: float
