@@ -1,0 +1,379 @@
+"""SQLite-backed chat history.
+
+Durability choices:
+
+* WAL journal: a reader (the UI listing chats) never blocks the writer saving a streamed reply,
+  and a commit is one append to the WAL rather than a rewrite of pages.
+* ``synchronous=NORMAL`` (default): in WAL mode every commit is safe against the *process*
+  dying (crash, kill -9, OOM) and the file can never be corrupted; only an OS crash or power
+  loss may roll back the last few commits since a checkpoint. ``FULL`` adds an fsync per
+  commit, which for a reply saved every ~250 ms means several fsyncs a second held under the
+  store lock; on slow or busy disks that stalls whoever is waiting on the store. Losing the
+  final second of a reply to a power cut is the better trade, so NORMAL is the default and
+  ``synchronous="FULL"`` is available to callers that want it.
+* One short transaction per change (``BEGIN IMMEDIATE`` … ``COMMIT``), so every call either
+  fully lands or leaves the previous state untouched — including when the disk is full.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from enum import Enum
+from pathlib import Path
+from typing import Any, Literal
+
+from app.backend.chats.models import (
+    FINAL_STATUSES,
+    ROLES,
+    STATUSES,
+    ChatNotFoundError,
+    ChatStoreError,
+    Conversation,
+    Message,
+    MessageStatus,
+    Role,
+)
+from app.backend.chats.schema import SchemaTooNewError, migrate
+from app.backend.engine.types import GenerationStats, SamplingParams
+
+log = logging.getLogger(__name__)
+
+
+class _Unset(Enum):
+    UNSET = "unset"
+
+
+UNSET = _Unset.UNSET
+
+_REASONS: dict[int, str] = {
+    3: "permission was denied",
+    5: "the chat database is in use by another program",
+    6: "the chat database is in use by another program",
+    8: "the chat database is read-only",
+    10: "the disk reported an input/output error",
+    11: "the chat database is damaged",
+    13: "the disk is full. Free some space and try again",
+    14: "the chat database file could not be opened",
+    26: "the chat database is damaged",
+}
+
+
+def _translate(exc: sqlite3.Error, action: str) -> ChatStoreError:
+    """Turn a SQLite error into a sentence for the user; keep the SQLite name for logs."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    name = getattr(exc, "sqlite_errorname", None) or type(exc).__name__
+    reason = _REASONS.get(code & 0xFF) if isinstance(code, int) else None
+    if reason is None:
+        reason = f"an unexpected database error occurred ({name})"
+    return ChatStoreError(f"Could not {action}: {reason}.", sqlite_error=name)
+
+
+def _stats_from_json(text: str | None) -> GenerationStats | None:
+    if not text:
+        return None
+    data = json.loads(text)
+    known = {k: v for k, v in data.items() if k in GenerationStats.__dataclass_fields__}
+    return GenerationStats(**known)
+
+
+def _sampling_from_json(text: str) -> SamplingParams:
+    try:
+        data = json.loads(text or "{}")
+        return SamplingParams.from_dict(data if isinstance(data, dict) else {})
+    except (ValueError, TypeError):
+        log.warning("Unreadable sampling settings on a conversation; using defaults")
+        return SamplingParams()
+
+
+def _conversation(row: sqlite3.Row) -> Conversation:
+    return Conversation(
+        id=row["id"],
+        title=row["title"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        system_prompt=row["system_prompt"],
+        sampling=_sampling_from_json(row["sampling_json"]),
+        model_id=row["model_id"],
+    )
+
+
+def _message(row: sqlite3.Row) -> Message:
+    return Message(
+        id=row["id"],
+        conversation_id=row["conversation_id"],
+        role=row["role"],
+        content=row["content"],
+        status=row["status"],
+        created_at=row["created_at"],
+        stats=_stats_from_json(row["stats_json"]),
+        stop_reason=row["stop_reason"],
+        error=row["error"],
+        model_id=row["model_id"],
+    )
+
+
+class ChatStore:
+    """All conversations and messages in one SQLite file; safe to share between threads.
+
+    Meant for one process at a time (the app is single-instance): opening the store marks any
+    reply still "streaming" as "interrupted", which would be wrong for a live second writer.
+    """
+
+    def __init__(self, path: Path, *, synchronous: Literal["NORMAL", "FULL"] = "NORMAL") -> None:
+        self.path = Path(path)
+        self._lock = threading.RLock()
+        self.last_backup: Path | None = None
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._conn = sqlite3.connect(
+                self.path, check_same_thread=False, isolation_level=None, timeout=5.0
+            )
+        except (OSError, sqlite3.Error) as exc:
+            if isinstance(exc, sqlite3.Error):
+                raise _translate(exc, "open the chats") from exc
+            raise ChatStoreError(f"Could not open the chats: {exc.strerror or exc}.") from exc
+        self._conn.row_factory = sqlite3.Row
+        try:
+            self._conn.execute("PRAGMA journal_mode = WAL")
+            self._conn.execute(f"PRAGMA synchronous = {synchronous}")
+            self._conn.execute("PRAGMA foreign_keys = ON")
+            self.last_backup = migrate(self._conn, self.path)
+            self.recover_interrupted()
+        except SchemaTooNewError as exc:
+            self._conn.close()
+            raise ChatStoreError(
+                "Could not open the chats: they were saved by a newer version of Hearth."
+            ) from exc
+        except sqlite3.Error as exc:
+            self._conn.close()
+            raise _translate(exc, "open the chats") from exc
+        except BaseException:
+            self._conn.close()
+            raise
+
+    # -- plumbing -------------------------------------------------------------------------
+
+    @contextmanager
+    def _write(self, action: str = "save the chat") -> Iterator[sqlite3.Connection]:
+        """One transaction; on any failure roll back and raise ``ChatStoreError``."""
+        with self._lock:
+            try:
+                self._conn.execute("BEGIN IMMEDIATE")
+                yield self._conn
+                self._conn.execute("COMMIT")
+            except BaseException as exc:
+                self._rollback()
+                if isinstance(exc, sqlite3.Error):
+                    log.warning("Chat write failed (%s): %s", action, exc)
+                    raise _translate(exc, action) from exc
+                raise
+
+    def _rollback(self) -> None:
+        # SQLite may already have rolled back by itself (e.g. on SQLITE_FULL).
+        if self._conn.in_transaction:
+            try:
+                self._conn.execute("ROLLBACK")
+            except sqlite3.Error:
+                log.exception("Rollback failed")
+
+    def _read(self, sql: str, params: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
+        with self._lock:
+            try:
+                return self._conn.execute(sql, params).fetchall()
+            except sqlite3.Error as exc:
+                raise _translate(exc, "read the chats") from exc
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    def __enter__(self) -> ChatStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- maintenance ----------------------------------------------------------------------
+
+    def recover_interrupted(self) -> int:
+        """Replies left "streaming" by a crash become "interrupted"; returns how many."""
+        with self._write("recover interrupted replies") as conn:
+            n = conn.execute(
+                "UPDATE messages SET status = 'interrupted' WHERE status = 'streaming'"
+            ).rowcount
+        if n:
+            log.info("Marked %d reply(ies) left streaming by a previous run as interrupted", n)
+        return n
+
+    def integrity_check(self) -> str:
+        """SQLite's ``PRAGMA integrity_check``: "ok", or the problems found, one per line."""
+        rows = self._read("PRAGMA integrity_check")
+        return "\n".join(str(r[0]) for r in rows)
+
+    # -- conversations --------------------------------------------------------------------
+
+    def list_conversations(self) -> list[Conversation]:
+        """Most recently active first."""
+        rows = self._read("SELECT * FROM conversations ORDER BY updated_at DESC, id DESC")
+        return [_conversation(r) for r in rows]
+
+    def create_conversation(
+        self,
+        title: str = "New chat",
+        system_prompt: str = "",
+        sampling: SamplingParams | None = None,
+        model_id: str | None = None,
+    ) -> Conversation:
+        now = time.time()
+        sampling = sampling or SamplingParams()
+        with self._write() as conn:
+            cur = conn.execute(
+                "INSERT INTO conversations"
+                " (title, created_at, updated_at, system_prompt, sampling_json, model_id)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (title, now, now, system_prompt, json.dumps(sampling.to_dict()), model_id),
+            )
+            conv_id = int(cur.lastrowid or 0)
+        return Conversation(conv_id, title, now, now, system_prompt, sampling, model_id)
+
+    def get_conversation(self, conv_id: int) -> Conversation | None:
+        rows = self._read("SELECT * FROM conversations WHERE id = ?", (conv_id,))
+        return _conversation(rows[0]) if rows else None
+
+    def rename_conversation(self, conv_id: int, title: str) -> None:
+        with self._write() as conn:
+            self._touch(conn, conv_id, title=title)
+
+    def update_conversation_settings(
+        self,
+        conv_id: int,
+        *,
+        system_prompt: str | _Unset = UNSET,
+        sampling: SamplingParams | _Unset = UNSET,
+        model_id: str | _Unset | None = UNSET,
+    ) -> None:
+        """Change only the settings passed (``model_id=None`` clears the model)."""
+        changes: dict[str, Any] = {}
+        if not isinstance(system_prompt, _Unset):
+            changes["system_prompt"] = system_prompt
+        if not isinstance(sampling, _Unset):
+            changes["sampling_json"] = json.dumps(sampling.to_dict())
+        if not isinstance(model_id, _Unset):
+            changes["model_id"] = model_id
+        with self._write() as conn:
+            self._touch(conn, conv_id, **changes)
+
+    def delete_conversation(self, conv_id: int) -> bool:
+        """Delete a conversation and all its messages; False if it did not exist."""
+        with self._write("delete the chat") as conn:
+            n = conn.execute("DELETE FROM conversations WHERE id = ?", (conv_id,)).rowcount
+        return n > 0
+
+    def _touch(self, conn: sqlite3.Connection, conv_id: int, **columns: Any) -> None:
+        """Set ``columns`` and bump ``updated_at``; raise if the conversation is gone."""
+        columns["updated_at"] = time.time()
+        assignments = ", ".join(f"{name} = ?" for name in columns)  # names are ours, not input
+        cur = conn.execute(
+            f"UPDATE conversations SET {assignments} WHERE id = ?", (*columns.values(), conv_id)
+        )
+        if cur.rowcount == 0:
+            raise ChatNotFoundError(f"The chat no longer exists (id {conv_id}).")
+
+    # -- messages -------------------------------------------------------------------------
+
+    def add_message(
+        self,
+        conv_id: int,
+        role: Role,
+        content: str,
+        status: MessageStatus = "complete",
+        model_id: str | None = None,
+    ) -> Message:
+        if role not in ROLES:
+            raise ValueError(f"unknown role {role!r}")
+        if status not in STATUSES:
+            raise ValueError(f"unknown status {status!r}")
+        now = time.time()
+        with self._write() as conn:
+            self._touch(conn, conv_id)
+            cur = conn.execute(
+                "INSERT INTO messages (conversation_id, role, content, status, created_at,"
+                " model_id) VALUES (?, ?, ?, ?, ?, ?)",
+                (conv_id, role, content, status, now, model_id),
+            )
+            msg_id = int(cur.lastrowid or 0)
+        return Message(msg_id, conv_id, role, content, status, now, model_id=model_id)
+
+    def begin_reply(self, conv_id: int, model_id: str | None) -> Message:
+        """An empty assistant message in status "streaming", filled by ``append_reply``."""
+        return self.add_message(conv_id, "assistant", "", status="streaming", model_id=model_id)
+
+    def append_reply(self, msg_id: int, text: str) -> None:
+        """Append streamed text to a reply; one small transaction, call at a coalesced rate."""
+        if not text:
+            return
+        with self._write() as conn:
+            cur = conn.execute(
+                "UPDATE messages SET content = content || ? WHERE id = ? AND status = 'streaming'",
+                (text, msg_id),
+            )
+            if cur.rowcount == 0:
+                raise ChatNotFoundError(f"No streaming reply with id {msg_id}.")
+
+    def finish_reply(
+        self,
+        msg_id: int,
+        *,
+        status: MessageStatus,
+        stats: GenerationStats | None = None,
+        stop_reason: str | None = None,
+        error: str | None = None,
+        final_text: str | None = None,
+    ) -> None:
+        """Close a streaming reply; ``final_text`` replaces the accumulated text if given."""
+        if status not in FINAL_STATUSES:
+            raise ValueError(f"a reply cannot finish with status {status!r}")
+        stats_json = json.dumps(stats.to_dict()) if stats is not None else None
+        with self._write() as conn:
+            cur = conn.execute(
+                "UPDATE messages SET status = ?, stats_json = ?, stop_reason = ?, error = ?,"
+                " content = COALESCE(?, content) WHERE id = ? AND status = 'streaming'",
+                (status, stats_json, stop_reason, error, final_text, msg_id),
+            )
+            if cur.rowcount == 0:
+                raise ChatNotFoundError(f"No streaming reply with id {msg_id}.")
+            row = conn.execute(
+                "SELECT conversation_id FROM messages WHERE id = ?", (msg_id,)
+            ).fetchone()
+            self._touch(conn, row[0])
+
+    def delete_messages_from(self, msg_id: int) -> int:
+        """Delete a message and every later one in its conversation (regenerate/edit)."""
+        with self._write("delete messages") as conn:
+            row = conn.execute(
+                "SELECT conversation_id FROM messages WHERE id = ?", (msg_id,)
+            ).fetchone()
+            if row is None:
+                raise ChatNotFoundError(f"The message no longer exists (id {msg_id}).")
+            n = conn.execute(
+                "DELETE FROM messages WHERE conversation_id = ? AND id >= ?", (row[0], msg_id)
+            ).rowcount
+            self._touch(conn, row[0])
+        return int(n)
+
+    def get_message(self, msg_id: int) -> Message | None:
+        rows = self._read("SELECT * FROM messages WHERE id = ?", (msg_id,))
+        return _message(rows[0]) if rows else None
+
+    def messages(self, conv_id: int) -> list[Message]:
+        """A conversation's messages in the order they were added."""
+        rows = self._read(
+            "SELECT * FROM messages WHERE conversation_id = ? ORDER BY id", (conv_id,)
+        )
+        return [_message(r) for r in rows]
