@@ -125,7 +125,8 @@ def test_finish_reply_error_and_final_text(store: ChatStore) -> None:
     store.append_reply(r.id, "partial")
     store.finish_reply(r.id, status="error", error="engine crashed", stop_reason="error")
     m = store.get_message(r.id)
-    assert m is not None and (m.status, m.error, m.content) == ("error", "engine crashed", "partial")
+    assert m is not None
+    assert (m.status, m.error, m.content) == ("error", "engine crashed", "partial")
     r2 = store.begin_reply(c.id, None)
     store.append_reply(r2.id, "raw <think>")
     store.finish_reply(r2.id, status="cancelled", final_text="cleaned")
