@@ -1,0 +1,320 @@
+"""llama.cpp through llama-cpp-python's low-level API, used only inside the engine process.
+
+Why the low-level API: the high-level ``Llama.create_completion`` copies the whole logits row
+(262k floats for Gemma 3) into numpy on every token; sampling in C with a ``llama_sampler`` chain
+and decoding one-token batches avoids that and runs at llama-bench speed.
+"""
+
+from __future__ import annotations
+
+import codecs
+import ctypes
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import llama_cpp as ll
+
+from app.backend.engine.stopping import StopStringMatcher
+from app.backend.engine.types import GenerationStats, LoadParams, ModelInfo, SamplingParams, StopReason
+
+KV_TYPES = {"f32": 0, "f16": 1, "q4_0": 2, "q4_1": 3, "q5_0": 6, "q5_1": 7, "q8_0": 8, "bf16": 30}
+
+_backend_ready = False
+
+
+class EngineRuntimeError(Exception):
+    """A user-facing failure inside the runtime (load failed, prompt too long)."""
+
+
+class Cancelled(Exception):
+    pass
+
+
+@dataclass
+class GenerationResult:
+    stop_reason: StopReason
+    stats: GenerationStats
+
+
+def _ensure_backend() -> None:
+    global _backend_ready
+    if not _backend_ready:
+        ll.llama_backend_init()
+        _backend_ready = True
+
+
+class LlamaRuntime:
+    """One model and one context; decodes one sequence at a time, reusing the KV prefix."""
+
+    def __init__(
+        self,
+        path: str,
+        params: LoadParams,
+        on_progress: Callable[[float], None] | None = None,
+    ) -> None:
+        _ensure_backend()
+        started = time.perf_counter()
+        self.path = path
+        self.params = params
+        self._abort_requested = False
+
+        mparams = ll.llama_model_default_params()
+        mparams.n_gpu_layers = params.n_gpu_layers
+        mparams.use_mmap = params.use_mmap
+        mparams.use_mlock = params.use_mlock
+        if on_progress is not None:
+
+            def progress(fraction: float, _data: ctypes.c_void_p) -> bool:
+                on_progress(float(fraction))
+                return True
+
+            self._progress_cb = ll.llama_progress_callback(progress)
+            mparams.progress_callback = self._progress_cb
+        model = ll.llama_model_load_from_file(path.encode(), mparams)
+        if not model:
+            raise EngineRuntimeError(
+                "llama.cpp could not load this model (see the engine log for its reason)"
+            )
+        self.model = model
+        self.vocab = ll.llama_model_get_vocab(model)
+
+        cparams = ll.llama_context_default_params()
+        n_ctx_train = ll.llama_model_n_ctx_train(model)
+        cparams.n_ctx = params.n_ctx if params.n_ctx > 0 else n_ctx_train
+        cparams.n_batch = params.n_batch
+        cparams.n_ubatch = min(params.n_batch, 512)
+        threads = params.n_threads or _default_threads()
+        cparams.n_threads = threads
+        cparams.n_threads_batch = threads
+        cparams.type_k = KV_TYPES[params.type_k]
+        cparams.type_v = KV_TYPES[params.type_v]
+        cparams.flash_attn_type = (
+            ll.LLAMA_FLASH_ATTN_TYPE_ENABLED if params.flash_attn else ll.LLAMA_FLASH_ATTN_TYPE_DISABLED
+        )
+        cparams.swa_full = params.swa_full
+        cparams.no_perf = True
+        ctx = ll.llama_init_from_model(model, cparams)
+        if not ctx:
+            ll.llama_model_free(model)
+            raise EngineRuntimeError(
+                "llama.cpp could not create a context of this size (not enough memory?)"
+            )
+        self.ctx = ctx
+        self.memory = ll.llama_get_memory(ctx)
+        self.n_ctx = ll.llama_n_ctx(ctx)
+        self.n_vocab = ll.llama_vocab_n_tokens(self.vocab)
+
+        self._abort_cb = ll.ggml_abort_callback(lambda _data: self._abort_requested)
+        ll.llama_set_abort_callback(ctx, self._abort_cb, None)
+
+        self._cached_tokens: list[int] = []
+        self._piece_buf = ctypes.create_string_buffer(256)
+        self._one_token = (ll.llama_token * 1)()
+        self.load_time_s = time.perf_counter() - started
+
+    # ----------------------------------------------------------------- model facts
+    def info(self) -> ModelInfo:
+        return ModelInfo(
+            path=self.path,
+            architecture=self.meta("general.architecture") or "",
+            n_ctx=self.n_ctx,
+            n_ctx_train=ll.llama_model_n_ctx_train(self.model),
+            n_params=ll.llama_model_n_params(self.model),
+            n_layers=ll.llama_model_n_layer(self.model),
+            n_gpu_layers=self.params.n_gpu_layers,
+            bos_token=self.token_text(ll.llama_vocab_bos(self.vocab)),
+            eos_token=self.token_text(ll.llama_vocab_eos(self.vocab)),
+            chat_template=self.meta("tokenizer.chat_template"),
+            load_time_s=self.load_time_s,
+        )
+
+    def meta(self, key: str) -> str | None:
+        size = ll.llama_model_meta_val_str(self.model, key.encode(), None, 0)
+        if size < 0:
+            return None
+        buf = ctypes.create_string_buffer(size + 1)
+        ll.llama_model_meta_val_str(self.model, key.encode(), buf, size + 1)
+        return buf.value.decode("utf-8", errors="replace")
+
+    def token_text(self, token: int) -> str:
+        if token < 0:
+            return ""
+        text = ll.llama_vocab_get_text(self.vocab, token)
+        return text.decode("utf-8", errors="replace") if text else ""
+
+    def tokenize(self, text: str, add_bos: bool) -> list[int]:
+        data = text.encode("utf-8")
+        capacity = len(data) + 8
+        tokens = (ll.llama_token * capacity)()
+        count = ll.llama_tokenize(self.vocab, data, len(data), tokens, capacity, add_bos, True)
+        if count < 0:
+            capacity = -count
+            tokens = (ll.llama_token * capacity)()
+            count = ll.llama_tokenize(self.vocab, data, len(data), tokens, capacity, add_bos, True)
+        return list(tokens[:count])
+
+    def piece(self, token: int) -> bytes:
+        n = ll.llama_token_to_piece(self.vocab, token, self._piece_buf, 256, 0, False)
+        if n < 0:
+            buf = ctypes.create_string_buffer(-n)
+            n = ll.llama_token_to_piece(self.vocab, token, buf, -n, 0, False)
+            return buf.raw[:n]
+        return self._piece_buf.raw[:n]
+
+    # ------------------------------------------------------------------ generation
+    def request_abort(self) -> None:
+        """Called from another thread: makes a running decode return early."""
+        self._abort_requested = True
+
+    def generate(
+        self,
+        prompt: str,
+        sampling: SamplingParams,
+        add_bos: bool,
+        emit: Callable[[str, int], None],
+        should_stop: Callable[[], bool],
+    ) -> GenerationResult:
+        started = time.perf_counter()
+        self._abort_requested = False
+        tokens = self.tokenize(prompt, add_bos)
+        if not tokens:
+            tokens = [ll.llama_vocab_bos(self.vocab)]
+        if len(tokens) >= self.n_ctx:
+            raise EngineRuntimeError(
+                f"The prompt is {len(tokens)} tokens long but the context holds {self.n_ctx}; "
+                "shorten the conversation or load the model with a larger context."
+            )
+        stats = GenerationStats(prompt_tokens=len(tokens))
+        self._prefill(tokens, should_stop)
+
+        sampler = self._build_sampler(sampling)
+        matcher = StopStringMatcher(sampling.stop)
+        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        n_past = len(tokens)
+        generated = 0
+        first_token_at = 0.0
+        stop_reason: StopReason = "max_tokens"
+        try:
+            while generated < sampling.max_tokens:
+                if should_stop():
+                    stop_reason = "cancelled"
+                    break
+                token = ll.llama_sampler_sample(sampler, self.ctx, -1)
+                if generated == 0:
+                    first_token_at = time.perf_counter()
+                if ll.llama_vocab_is_eog(self.vocab, token):
+                    stop_reason = "eos"
+                    break
+                generated += 1
+                text = matcher.feed(decoder.decode(self.piece(token)))
+                if text or matcher.stopped:
+                    emit(text, 1)
+                else:
+                    emit("", 1)
+                if matcher.stopped:
+                    stop_reason = "stop_string"
+                    break
+                if n_past + 1 >= self.n_ctx:
+                    stop_reason = "context_limit"
+                    break
+                self._cached_tokens.append(token)
+                self._decode_one(token)
+                n_past += 1
+        except Cancelled:
+            stop_reason = "cancelled"
+        finally:
+            ll.llama_sampler_free(sampler)
+        tail = matcher.feed(decoder.decode(b"", final=True)) + matcher.flush()
+        if tail:
+            emit(tail, 0)
+        finished = time.perf_counter()
+        stats.completion_tokens = generated
+        stats.total_time_s = finished - started
+        if generated:
+            stats.time_to_first_token_s = first_token_at - started
+            decode_time = finished - first_token_at
+            stats.tokens_per_second = generated / decode_time if decode_time > 0 else 0.0
+        return GenerationResult(stop_reason, stats)
+
+    def _prefill(self, tokens: list[int], should_stop: Callable[[], bool]) -> None:
+        """Decode the prompt in chunks, reusing whatever prefix the cache already holds."""
+        common = 0
+        for cached, new in zip(self._cached_tokens, tokens):
+            if cached != new:
+                break
+            common += 1
+        common = min(common, len(tokens) - 1)  # always decode at least one token for logits
+        if common < len(self._cached_tokens) and not ll.llama_memory_seq_rm(
+            self.memory, 0, common, -1
+        ):
+            common = 0  # a sliding-window cache cannot drop a partial suffix
+            ll.llama_memory_clear(self.memory, True)
+        if common == 0:
+            ll.llama_memory_clear(self.memory, True)
+        self._cached_tokens = list(tokens[:common])
+        pending = tokens[common:]
+        chunk_size = max(1, self.params.n_batch)
+        for start in range(0, len(pending), chunk_size):
+            if should_stop():
+                raise Cancelled()
+            chunk = pending[start : start + chunk_size]
+            array = (ll.llama_token * len(chunk))(*chunk)
+            self._decode(ll.llama_batch_get_one(array, len(chunk)), len(chunk))
+            self._cached_tokens.extend(chunk)
+
+    def _decode_one(self, token: int) -> None:
+        self._one_token[0] = token
+        self._decode(ll.llama_batch_get_one(self._one_token, 1), 1)
+
+    def _decode(self, batch: ll.llama_batch, n_tokens: int) -> None:
+        result = ll.llama_decode(self.ctx, batch)
+        if result == 0:
+            return
+        # The cache no longer matches what we think it holds: start clean next time.
+        self._cached_tokens = []
+        ll.llama_memory_clear(self.memory, True)
+        if result == 2 or self._abort_requested:
+            raise Cancelled()
+        if result == 1:
+            raise EngineRuntimeError("The context is full (no free KV cache slot for the batch).")
+        raise EngineRuntimeError(f"llama_decode failed with code {result} on {n_tokens} tokens")
+
+    def _build_sampler(self, sampling: SamplingParams) -> ll.llama_sampler_p:
+        chain = ll.llama_sampler_chain_init(ll.llama_sampler_chain_default_params())
+        add = ll.llama_sampler_chain_add
+        if sampling.repeat_penalty != 1.0 and sampling.repeat_last_n != 0:
+            add(
+                chain,
+                ll.llama_sampler_init_penalties(
+                    self.n_vocab, sampling.repeat_last_n, sampling.repeat_penalty, 0.0, 0.0
+                ),
+            )
+        if sampling.temperature <= 0:
+            add(chain, ll.llama_sampler_init_greedy())
+            return chain
+        if sampling.top_k > 0:
+            add(chain, ll.llama_sampler_init_top_k(sampling.top_k))
+        if sampling.top_p < 1.0:
+            add(chain, ll.llama_sampler_init_top_p(sampling.top_p, 1))
+        if sampling.min_p > 0.0:
+            add(chain, ll.llama_sampler_init_min_p(sampling.min_p, 1))
+        add(chain, ll.llama_sampler_init_temp(sampling.temperature))
+        seed = sampling.seed if sampling.seed is not None else ll.LLAMA_DEFAULT_SEED
+        add(chain, ll.llama_sampler_init_dist(seed & 0xFFFFFFFF))
+        return chain
+
+    def close(self) -> None:
+        if getattr(self, "ctx", None):
+            ll.llama_free(self.ctx)
+            self.ctx = None
+        if getattr(self, "model", None):
+            ll.llama_model_free(self.model)
+            self.model = None
+
+
+def _default_threads() -> int:
+    import os
+
+    count = os.cpu_count() or 2
+    return max(1, count if count <= 4 else count // 2)
