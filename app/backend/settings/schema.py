@@ -1,0 +1,173 @@
+"""The typed settings schema.
+
+Every field has a default and a ``description`` in its metadata (plus ``min``/``max`` for
+numbers where a range matters) so a settings page can be generated from the schema alone.
+Secrets (API tokens, keys) are deliberately absent: they live in the OS keyring via
+``app.backend.secrets``. The data root is not a setting either (see ``app.backend.paths``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import MISSING, dataclass, field, fields, is_dataclass
+from typing import Any, Literal, get_type_hints
+
+from app.backend.engine.types import LoadParams, SamplingParams
+
+SETTINGS_VERSION = 2
+
+Theme = Literal["system", "light", "dark"]
+
+
+def _desc(text: str, **extra: Any) -> dict[str, Any]:
+    return {"description": text, **extra}
+
+
+@dataclass
+class AppearanceSettings:
+    theme: Theme = field(
+        default="system", metadata=_desc("Colour scheme; 'system' follows the OS setting.")
+    )
+    font_size: int = field(
+        default=11, metadata=_desc("Base font size of the chat, in points.", min=6, max=48)
+    )
+
+
+@dataclass
+class ModelSettings:
+    extra_folders: list[str] = field(
+        default_factory=list,
+        metadata=_desc("Additional folders scanned for .gguf models, besides the data folder."),
+    )
+
+
+@dataclass
+class ChatSettings:
+    send_with_enter: bool = field(
+        default=True,
+        metadata=_desc("Enter sends the message (Shift+Enter adds a new line); else Ctrl+Enter."),
+    )
+    show_generation_stats: bool = field(
+        default=True, metadata=_desc("Show tokens per second and timings under each reply.")
+    )
+    default_system_prompt: str = field(
+        default="", metadata=_desc("System prompt given to new conversations.")
+    )
+
+
+@dataclass
+class WindowState:
+    geometry_b64: str | None = field(
+        default=None, metadata=_desc("Saved main-window geometry (Qt saveGeometry, base64).")
+    )
+    maximized: bool = field(default=False, metadata=_desc("Whether the window was maximized."))
+
+
+@dataclass
+class PerModelSettings:
+    load: dict[str, Any] | None = field(
+        default=None,
+        metadata=_desc("Load parameters overriding the defaults for this model (partial)."),
+    )
+    template_mode: str | None = field(
+        default=None, metadata=_desc("How the chat template is chosen for this model.")
+    )
+    template_override: str | None = field(
+        default=None, metadata=_desc("Custom Jinja chat template used instead of the model's.")
+    )
+
+
+@dataclass
+class Settings:
+    version: int = field(
+        default=SETTINGS_VERSION, metadata=_desc("Schema version of the settings file.")
+    )
+    appearance: AppearanceSettings = field(
+        default_factory=AppearanceSettings, metadata=_desc("Look and feel.")
+    )
+    models: ModelSettings = field(
+        default_factory=ModelSettings, metadata=_desc("Where models are found.")
+    )
+    load_defaults: LoadParams = field(
+        default_factory=LoadParams, metadata=_desc("How models are loaded unless overridden.")
+    )
+    sampling_defaults: SamplingParams = field(
+        default_factory=SamplingParams, metadata=_desc("Sampling settings for new chats.")
+    )
+    chat: ChatSettings = field(default_factory=ChatSettings, metadata=_desc("Chat behaviour."))
+    window: WindowState = field(
+        default_factory=WindowState, metadata=_desc("Window placement, restored on start.")
+    )
+    per_model: dict[str, PerModelSettings] = field(
+        default_factory=dict, metadata=_desc("Settings remembered per model, keyed by model id.")
+    )
+
+
+# The engine's parameter types are shared with other layers and carry no metadata; their
+# descriptions for the settings page live here.
+EXTERNAL_DESCRIPTIONS: dict[type, dict[str, str]] = {
+    LoadParams: {
+        "n_ctx": "Context length in tokens: how much conversation the model can see.",
+        "n_gpu_layers": "Layers offloaded to the GPU (0 = CPU only).",
+        "n_threads": "CPU threads used for generation (empty = automatic).",
+        "n_batch": "Tokens processed per batch while reading the prompt.",
+        "use_mmap": "Memory-map the model file instead of reading it all in.",
+        "use_mlock": "Lock the model in RAM so the OS cannot swap it out.",
+        "flash_attn": "Use flash attention where supported (faster, less memory).",
+        "type_k": "Precision of the attention key cache.",
+        "type_v": "Precision of the attention value cache.",
+        "swa_full": "Keep a full-size cache for sliding-window-attention models.",
+    },
+    SamplingParams: {
+        "temperature": "Randomness: lower is more focused, higher more creative.",
+        "top_p": "Sample only from the most likely tokens covering this probability.",
+        "top_k": "Sample only from this many most likely tokens (0 = all).",
+        "min_p": "Drop tokens less likely than this fraction of the best one.",
+        "repeat_penalty": "Discourage repeating recent tokens (1.0 = off).",
+        "repeat_last_n": "How many recent tokens the repeat penalty looks at.",
+        "max_tokens": "Longest reply, in tokens.",
+        "seed": "Random seed for reproducible replies (empty = random).",
+        "stop": "Extra strings that end the reply.",
+    },
+}
+
+
+@dataclass(frozen=True)
+class FieldInfo:
+    """One setting as a settings page needs it."""
+
+    path: str
+    type: Any
+    default: Any
+    description: str
+    minimum: float | None = None
+    maximum: float | None = None
+
+
+def describe(cls: type = Settings, prefix: str = "") -> list[FieldInfo]:
+    """Flatten a settings dataclass into leaf fields with types, defaults and descriptions."""
+    hints = get_type_hints(cls)
+    external = EXTERNAL_DESCRIPTIONS.get(cls, {})
+    out: list[FieldInfo] = []
+    for f in fields(cls):
+        tp = hints[f.name]
+        path = f"{prefix}{f.name}"
+        if is_dataclass(tp) and isinstance(tp, type):
+            out.extend(describe(tp, prefix=f"{path}."))
+            continue
+        if f.default is not MISSING:
+            default = f.default
+        elif f.default_factory is not MISSING:
+            default = f.default_factory()
+        else:  # pragma: no cover - every settings field has a default
+            default = None
+        out.append(
+            FieldInfo(
+                path=path,
+                type=tp,
+                default=default,
+                description=f.metadata.get("description", external.get(f.name, "")),
+                minimum=f.metadata.get("min"),
+                maximum=f.metadata.get("max"),
+            )
+        )
+    return out
