@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import platform
 from pathlib import Path
 
@@ -44,10 +45,8 @@ def detect_cpu(cpuinfo_path: Path = Path("/proc/cpuinfo")) -> CpuInfo:
     """CPU description; works without /proc (macOS, Windows) from platform/psutil only."""
     model: str | None = None
     sets: tuple[str, ...] = ()
-    try:
+    with contextlib.suppress(OSError):
         model, sets = parse_cpuinfo(cpuinfo_path.read_text(errors="replace"))
-    except OSError:
-        pass
     machine = platform.machine()
     if not sets and machine.lower() in ("arm64", "aarch64"):
         sets = ("NEON",)  # every arm64 CPU has Advanced SIMD (Apple silicon has no /proc)

@@ -53,7 +53,7 @@ def load_pynvml() -> NvmlLike | None:
         import pynvml
     except ImportError:
         return None
-    return pynvml  # type: ignore[return-value]
+    return pynvml
 
 
 def describe_nvml_error(exc: BaseException) -> str:
