@@ -35,7 +35,8 @@ class NeedMoreData(Exception):
     """A partial source (e.g. an HTTP range prefix) ended before the header did.
 
     Not a ``GGUFError``: the file may be fine, the caller just has to fetch at least
-    ``needed_end`` bytes from the start and try again.
+    ``needed_end`` bytes from the start and try again. ``needed_end`` is the minimum for
+    the *next* field only, so widen geometrically (e.g. ``max(needed_end, 2 * have)``).
     """
 
     def __init__(self, needed_end: int) -> None:
