@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
 import sqlite3
 import threading
 import time
@@ -51,6 +52,8 @@ class _Unset(Enum):
 
 UNSET = _Unset.UNSET
 
+_SQLITE_IOERR = 10
+_SQLITE_FULL = 13
 _REASONS: dict[int, str] = {
     3: "permission was denied",
     5: "the chat database is in use by another program",
@@ -64,11 +67,30 @@ _REASONS: dict[int, str] = {
 }
 
 
-def _translate(exc: sqlite3.Error, action: str) -> ChatStoreError:
-    """Turn a SQLite error into a sentence for the user; keep the SQLite name for logs."""
+_LOW_SPACE_BYTES = 1 << 20
+
+
+def _disk_nearly_full(folder: Path | None) -> bool:
+    if folder is None:
+        return False
+    try:
+        return shutil.disk_usage(folder).free < _LOW_SPACE_BYTES
+    except OSError:
+        return False
+
+
+def _translate(exc: sqlite3.Error, action: str, folder: Path | None = None) -> ChatStoreError:
+    """Turn a SQLite error into a sentence for the user; keep the SQLite name for logs.
+
+    SQLite reports some out-of-space failures (growing the WAL index) as generic I/O errors,
+    so an I/O error on a nearly full disk is reported as a full disk.
+    """
     code = getattr(exc, "sqlite_errorcode", None)
     name = getattr(exc, "sqlite_errorname", None) or type(exc).__name__
-    reason = _REASONS.get(code & 0xFF) if isinstance(code, int) else None
+    primary = code & 0xFF if isinstance(code, int) else None
+    if primary == _SQLITE_IOERR and _disk_nearly_full(folder):
+        primary = _SQLITE_FULL
+    reason = _REASONS.get(primary) if primary is not None else None
     if reason is None:
         reason = f"an unexpected database error occurred ({name})"
     return ChatStoreError(f"Could not {action}: {reason}.", sqlite_error=name)
@@ -136,7 +158,7 @@ class ChatStore:
             )
         except (OSError, sqlite3.Error) as exc:
             if isinstance(exc, sqlite3.Error):
-                raise _translate(exc, "open the chats") from exc
+                raise _translate(exc, "open the chats", self.path.parent) from exc
             raise ChatStoreError(f"Could not open the chats: {exc.strerror or exc}.") from exc
         self._conn.row_factory = sqlite3.Row
         try:
@@ -144,7 +166,6 @@ class ChatStore:
             self._conn.execute(f"PRAGMA synchronous = {synchronous}")
             self._conn.execute("PRAGMA foreign_keys = ON")
             self.last_backup = migrate(self._conn, self.path)
-            self.recover_interrupted()
         except SchemaTooNewError as exc:
             self._conn.close()
             raise ChatStoreError(
@@ -152,10 +173,15 @@ class ChatStore:
             ) from exc
         except sqlite3.Error as exc:
             self._conn.close()
-            raise _translate(exc, "open the chats") from exc
+            raise _translate(exc, "open the chats", self.path.parent) from exc
         except BaseException:
             self._conn.close()
             raise
+        try:
+            self.recover_interrupted()
+        except ChatStoreError as exc:
+            # E.g. the disk is full: the chats can still be read; recovery retries next start.
+            log.warning("Could not mark interrupted replies: %s", exc)
 
     # -- plumbing -------------------------------------------------------------------------
 
@@ -171,7 +197,7 @@ class ChatStore:
                 self._rollback()
                 if isinstance(exc, sqlite3.Error):
                     log.warning("Chat write failed (%s): %s", action, exc)
-                    raise _translate(exc, action) from exc
+                    raise _translate(exc, action, self.path.parent) from exc
                 raise
 
     def _rollback(self) -> None:
@@ -187,7 +213,7 @@ class ChatStore:
             try:
                 return self._conn.execute(sql, params).fetchall()
             except sqlite3.Error as exc:
-                raise _translate(exc, "read the chats") from exc
+                raise _translate(exc, "read the chats", self.path.parent) from exc
 
     def close(self) -> None:
         with self._lock:

@@ -141,3 +141,46 @@ def test_real_full_filesystem(tiny_tmpfs: Path) -> None:
     with ChatStore(db) as reopened:
         assert [m.content for m in reopened.messages(conv.id)] == ["hello", "streamed so far!"]
         assert reopened.integrity_check() == "ok"
+
+
+def test_open_on_full_disk_after_crash(tiny_tmpfs: Path) -> None:
+    """A SIGKILLed run left a reply streaming and the disk is now full: chats must still open."""
+    db = tiny_tmpfs / "chats.db"
+    repo = Path(__file__).resolve().parents[4]
+    writer = subprocess.Popen(
+        [sys.executable, str(repo / "tests" / "helpers" / "chat_writer.py"), str(db), "5"],
+        stdout=subprocess.PIPE,
+        env=dict(os.environ, PYTHONPATH=str(repo)),
+        text=True,
+    )
+    assert writer.stdout is not None
+    reply_lines = 0
+    for line in writer.stdout:  # wait for a few committed chunks of the reply
+        reply_lines += line.startswith("committed")
+        if reply_lines >= 5:
+            break
+    writer.kill()
+    writer.communicate(timeout=30)
+    filler = tiny_tmpfs / "filler"
+    _fill(filler)
+    # Recovery may not fit in the last free bytes; opening and reading must work regardless.
+    with ChatStore(db) as reopened:
+        [conv] = reopened.list_conversations()
+        msgs = reopened.messages(conv.id)
+        assert [m.role for m in msgs] == ["user", "assistant"]
+        assert msgs[1].content.startswith("[0][1][2]")
+        with pytest.raises(ChatStoreError, match="disk is full"):
+            reopened.add_message(conv.id, "user", BIG)
+    filler.unlink()
+    with ChatStore(db) as recovered:
+        assert recovered.messages(conv.id)[1].status == "interrupted"
+        assert recovered.integrity_check() == "ok"
+
+
+def test_io_error_on_full_disk_reads_as_full(tiny_tmpfs: Path) -> None:
+    """Without a WAL index left behind, opening needs space SQLite reports as an I/O error."""
+    db = tiny_tmpfs / "chats.db"
+    ChatStore(db).close()
+    _fill(tiny_tmpfs / "filler")
+    with pytest.raises(ChatStoreError, match="Could not open the chats: the disk is full"):
+        ChatStore(db)
