@@ -257,7 +257,10 @@ def _read_array(cur: _Cursor, key: str) -> Any:
 
 def _check_magic(cur: _Cursor) -> None:
     cur.what = "the file signature"
-    head = cur.source.read_at(0, 16)
+    try:
+        head = cur.source.read_at(0, 64)  # enough to recognise common wrong files
+    except NeedMoreData:
+        head = cur.source.read_at(0, 4)
     if head[:4] == GGUF_MAGIC:
         return
     if not head:
