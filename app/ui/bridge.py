@@ -1,0 +1,308 @@
+"""The only door between widgets and the backend.
+
+The bridge lives in a worker thread: widgets call its slots through queued signals and get
+answers back as signals, so the UI thread never waits on the engine, the disk or the network.
+Model loads run on a separate loader thread so that Stop and Cancel still get through while
+a model is loading. Token events arrive on the engine's pump thread and are re-emitted as
+signals (Qt queues them to the UI thread); replies are saved as they grow, at most every
+``SAVE_INTERVAL_S``.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal, Slot
+
+from app.backend.chats import ChatStoreError
+from app.backend.core import HearthCore
+from app.backend.engine.client import EngineLoadError, EngineNotReady, EngineStatus, RequestHandle
+from app.backend.engine.types import (
+    Event,
+    Failed,
+    Finished,
+    GenerationRequest,
+    LoadParams,
+    SamplingParams,
+    TokenChunk,
+)
+from app.backend.library import LocalModel, ModelNotFound
+from app.backend.prompting import PromptBuilder, PromptError, prompt_builder_for
+
+SAVE_INTERVAL_S = 0.25
+
+
+@dataclass
+class _Reply:
+    """A reply being streamed: where it is stored and what is not saved yet."""
+
+    conversation_id: int
+    message_id: int
+    handle: RequestHandle | None = None
+    unsaved: list[str] = field(default_factory=list)
+    last_save: float = 0.0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+class Bridge(QObject):
+    # --- answers (emitted from worker threads, delivered queued to the UI thread)
+    models_listed = Signal(list)  # list[LocalModel]
+    engine_changed = Signal(object)  # EngineStatus
+    load_progress = Signal(float)
+    prompt_mode_changed = Signal(str, str)  # mode, reason
+    conversations_listed = Signal(list)  # list[Conversation]
+    conversation_opened = Signal(object, list)  # Conversation, list[Message]
+    reply_started = Signal(int, int)  # conversation id, message id
+    reply_chunk = Signal(int, str, int)  # message id, text, tokens
+    reply_finished = Signal(int, object)  # message id, Message as stored
+    error = Signal(str)
+
+    def __init__(self, core: HearthCore) -> None:
+        super().__init__()
+        self.core = core
+        self._loader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hearth-loader")
+        self._reply: _Reply | None = None
+        self._builder: PromptBuilder | None = None
+        self._model: LocalModel | None = None
+        core.engine.add_listener(self._on_engine_status)
+
+    # ------------------------------------------------------------------ models
+    @Slot()
+    def list_models(self) -> None:
+        self.models_listed.emit(self.core.library.scan())
+
+    @Slot(str)
+    def load_model(self, model_id: str) -> None:
+        try:
+            model = self.core.library.resolve(model_id)
+        except ModelNotFound as exc:
+            self.error.emit(str(exc))
+            return
+        self._loader.submit(self._load, model)
+
+    def _load(self, model: LocalModel) -> None:
+        params = self._load_params_for(model)
+        try:
+            info = self.core.engine.load(model.path, params, on_progress=self.load_progress.emit)
+        except EngineLoadError:
+            return  # the engine status carries the message
+        except Exception as exc:  # noqa: BLE001 - a loader thread must never die silently
+            self.error.emit(f"Could not load {model.id}: {exc}")
+            return
+        self._model = model
+        try:
+            self._builder = prompt_builder_for(model.path, info)
+        except PromptError as exc:
+            self.error.emit(str(exc))
+            self._builder = None
+            return
+        self.prompt_mode_changed.emit(self._builder.mode, self._builder.reason)
+
+    def _load_params_for(self, model: LocalModel) -> LoadParams:
+        defaults = self.core.settings.load_defaults.to_dict()
+        per_model = self.core.settings.per_model.get(model.id)
+        if per_model is not None and per_model.load:
+            defaults.update(per_model.load)
+        params = LoadParams.from_dict(defaults)
+        if model.n_ctx_train:
+            params.n_ctx = min(params.n_ctx, model.n_ctx_train)
+        return params
+
+    @Slot()
+    def cancel_load(self) -> None:
+        self.core.engine.cancel_load()
+
+    @Slot()
+    def unload_model(self) -> None:
+        self._loader.submit(self.core.engine.unload)
+
+    def _on_engine_status(self, status: EngineStatus) -> None:
+        self.engine_changed.emit(status)
+
+    # ------------------------------------------------------------ conversations
+    @Slot()
+    def list_conversations(self) -> None:
+        self._guarded(lambda: self.conversations_listed.emit(self.core.chats.list_conversations()))
+
+    @Slot()
+    def new_conversation(self) -> None:
+        def create() -> None:
+            conversation = self.core.chats.create_conversation()
+            self.conversations_listed.emit(self.core.chats.list_conversations())
+            self.conversation_opened.emit(conversation, [])
+
+        self._guarded(create)
+
+    @Slot(int)
+    def open_conversation(self, conversation_id: int) -> None:
+        def open_() -> None:
+            conversation = self.core.chats.get_conversation(conversation_id)
+            if conversation is not None:
+                messages = self.core.chats.messages(conversation_id)
+                self.conversation_opened.emit(conversation, messages)
+
+        self._guarded(open_)
+
+    @Slot(int, str)
+    def rename_conversation(self, conversation_id: int, title: str) -> None:
+        def rename() -> None:
+            self.core.chats.rename_conversation(conversation_id, title)
+            self.conversations_listed.emit(self.core.chats.list_conversations())
+
+        self._guarded(rename)
+
+    @Slot(int)
+    def delete_conversation(self, conversation_id: int) -> None:
+        def delete() -> None:
+            self.core.chats.delete_conversation(conversation_id)
+            self.conversations_listed.emit(self.core.chats.list_conversations())
+
+        self._guarded(delete)
+
+    @Slot(int, str, object)
+    def save_chat_settings(self, conversation_id: int, system_prompt: str, sampling: Any) -> None:
+        self._guarded(
+            lambda: self.core.chats.update_conversation_settings(
+                conversation_id, system_prompt=system_prompt, sampling=sampling
+            )
+        )
+
+    # ------------------------------------------------------------------ replies
+    @Slot(int, str, str, object)
+    def send(self, conversation_id: int, text: str, system_prompt: str, sampling: Any) -> None:
+        """Store the user's message and start a reply to it."""
+
+        def send_() -> None:
+            chats = self.core.chats
+            chats.update_conversation_settings(
+                conversation_id, system_prompt=system_prompt, sampling=sampling
+            )
+            if text.strip():
+                chats.add_message(conversation_id, "user", text)
+                conversation = chats.get_conversation(conversation_id)
+                if conversation is not None and conversation.title == "New chat":
+                    chats.rename_conversation(conversation_id, _title_from(text))
+                    self.conversations_listed.emit(chats.list_conversations())
+            self._start_reply(conversation_id, system_prompt, sampling)
+
+        self._guarded(send_)
+
+    @Slot(int, str, object)
+    def regenerate(self, conversation_id: int, system_prompt: str, sampling: Any) -> None:
+        """Drop the last reply and generate it again."""
+
+        def regenerate_() -> None:
+            messages = self.core.chats.messages(conversation_id)
+            if messages and messages[-1].role == "assistant":
+                self.core.chats.delete_messages_from(messages[-1].id)
+            self._start_reply(conversation_id, system_prompt, sampling)
+
+        self._guarded(regenerate_)
+
+    @Slot()
+    def stop(self) -> None:
+        reply = self._reply
+        if reply is not None and reply.handle is not None:
+            reply.handle.cancel()
+
+    def _start_reply(self, conversation_id: int, system_prompt: str, sampling: SamplingParams) -> None:
+        if self._reply is not None:
+            self.error.emit("A reply is already being written; stop it first.")
+            return
+        if self._builder is None or self._model is None:
+            self.error.emit("No model is loaded. Choose a model at the top and press Load.")
+            self.open_conversation(conversation_id)
+            return
+        history = [
+            {"role": m.role, "content": m.content}
+            for m in self.core.chats.messages(conversation_id)
+            if m.role in ("user", "assistant") and m.content
+        ]
+        try:
+            rendered = self._builder.render(history, system_prompt=system_prompt)
+        except PromptError as exc:
+            self.error.emit(str(exc))
+            return
+        message = self.core.chats.begin_reply(conversation_id, self._model.id)
+        reply = _Reply(conversation_id, message.id)
+        self._reply = reply
+        self.open_conversation(conversation_id)
+        self.reply_started.emit(conversation_id, message.id)
+        sampling = SamplingParams.from_dict(
+            {**sampling.to_dict(), "stop": [*sampling.stop, *rendered.stop]}
+        )
+        request = GenerationRequest(rendered.text, sampling, add_bos=not rendered.starts_with_bos)
+        try:
+            reply.handle = self.core.engine.submit(request, on_event=self._on_event)
+        except EngineNotReady as exc:
+            self._finish(reply, "error", error=str(exc))
+
+    def _on_event(self, event: Event) -> None:
+        """Runs on the engine's pump thread."""
+        reply = self._reply
+        if reply is None:
+            return
+        if isinstance(event, TokenChunk):
+            self.reply_chunk.emit(reply.message_id, event.text, event.n_tokens)
+            with reply.lock:
+                reply.unsaved.append(event.text)
+            if time.monotonic() - reply.last_save >= SAVE_INTERVAL_S:
+                self._save_partial(reply)
+        elif isinstance(event, Finished):
+            status = "cancelled" if event.stop_reason == "cancelled" else "complete"
+            self._finish(reply, status, event)
+        elif isinstance(event, Failed):
+            status = "interrupted" if event.engine_crashed else "error"
+            self._finish(reply, status, error=event.message)
+
+    def _save_partial(self, reply: _Reply) -> None:
+        with reply.lock:
+            text = "".join(reply.unsaved)
+            reply.unsaved.clear()
+            reply.last_save = time.monotonic()
+        if text:
+            try:
+                self.core.chats.append_reply(reply.message_id, text)
+            except ChatStoreError as exc:
+                self.error.emit(str(exc))
+
+    def _finish(
+        self, reply: _Reply, status: str, event: Finished | None = None, error: str | None = None
+    ) -> None:
+        self._save_partial(reply)
+        self._reply = None
+        try:
+            self.core.chats.finish_reply(
+                reply.message_id,
+                status=status,  # type: ignore[arg-type]
+                stats=event.stats if event else None,
+                stop_reason=event.stop_reason if event else None,
+                error=error,
+            )
+            stored = self.core.chats.get_message(reply.message_id)
+        except ChatStoreError as exc:
+            self.error.emit(str(exc))
+            stored = None
+        self.reply_finished.emit(reply.message_id, stored)
+
+    # ----------------------------------------------------------------- teardown
+    def shutdown(self) -> None:
+        """Called from the UI thread at exit, after the bridge thread has stopped."""
+        self.stop()
+        self._loader.shutdown(wait=False, cancel_futures=True)
+        self.core.close()
+
+    def _guarded(self, action: Any) -> None:
+        try:
+            action()
+        except ChatStoreError as exc:
+            self.error.emit(str(exc))
+
+
+def _title_from(text: str) -> str:
+    first_line = text.strip().splitlines()[0] if text.strip() else "New chat"
+    return first_line[:60] + ("…" if len(first_line) > 60 else "")

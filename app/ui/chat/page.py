@@ -1,0 +1,177 @@
+"""The Chat section: conversations, model bar, transcript, composer and per-chat parameters.
+
+Every request to the backend leaves through one of this page's signals, which are connected
+to the bridge's slots (queued into the bridge's thread).
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtWidgets import QLabel, QSplitter, QVBoxLayout, QWidget
+
+from app.backend.chats import Conversation, Message
+from app.backend.engine.client import EngineStatus
+from app.backend.engine.types import EngineState, SamplingParams
+from app.ui.chat.composer import Composer
+from app.ui.chat.conversation_list import ConversationList
+from app.ui.chat.model_bar import ModelBar
+from app.ui.chat.params_panel import ParamsPanel
+from app.ui.chat.transcript import Transcript
+
+EMPTY_HINT_NO_MODEL = "No model loaded. Choose a model at the top and press Load, then type below."
+EMPTY_HINT = "Type a message below to start."
+
+
+class ChatPage(QWidget):
+    # requests to the bridge
+    list_models = Signal()
+    load_model = Signal(str)
+    cancel_load = Signal()
+    unload_model = Signal()
+    list_conversations = Signal()
+    new_conversation = Signal()
+    open_conversation = Signal(int)
+    rename_conversation = Signal(int, str)
+    delete_conversation = Signal(int)
+    send = Signal(int, str, str, object)
+    regenerate = Signal(int, str, object)
+    stop = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.conversations = ConversationList()
+        self.model_bar = ModelBar()
+        self.transcript = Transcript()
+        self.composer = Composer()
+        self.params = ParamsPanel()
+        self.notice = QLabel("")
+        self.notice.setObjectName("notice")
+        self.notice.setWordWrap(True)
+        self.notice.hide()
+
+        center = QWidget()
+        center_layout = QVBoxLayout(center)
+        center_layout.addWidget(self.model_bar)
+        center_layout.addWidget(self.notice)
+        center_layout.addWidget(self.transcript, 1)
+        center_layout.addWidget(self.composer)
+
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter.addWidget(self.conversations)
+        splitter.addWidget(center)
+        splitter.addWidget(self.params)
+        splitter.setStretchFactor(1, 1)
+        splitter.setSizes([220, 700, 260])
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(splitter)
+
+        self.current: Conversation | None = None
+        self._messages: list[Message] = []
+        self._engine_ready = False
+        self.generating = False
+
+        self.model_bar.load_requested.connect(self.load_model)
+        self.model_bar.cancel_load_requested.connect(self.cancel_load)
+        self.model_bar.eject_requested.connect(self.unload_model)
+        self.conversations.new_requested.connect(self.new_conversation)
+        self.conversations.open_requested.connect(self.open_conversation)
+        self.conversations.rename_requested.connect(self.rename_conversation)
+        self.conversations.delete_requested.connect(self.delete_conversation)
+        self.composer.send_requested.connect(self._on_send)
+        self.composer.stop_requested.connect(self.stop)
+        self.composer.regenerate_requested.connect(self._on_regenerate)
+
+    def connect_bridge(self, bridge: object) -> None:
+        """Wire both directions; the bridge lives in another thread, so calls are queued."""
+        b = bridge
+        self.list_models.connect(b.list_models)  # type: ignore[attr-defined]
+        self.load_model.connect(b.load_model)  # type: ignore[attr-defined]
+        self.cancel_load.connect(b.cancel_load)  # type: ignore[attr-defined]
+        self.unload_model.connect(b.unload_model)  # type: ignore[attr-defined]
+        self.list_conversations.connect(b.list_conversations)  # type: ignore[attr-defined]
+        self.new_conversation.connect(b.new_conversation)  # type: ignore[attr-defined]
+        self.open_conversation.connect(b.open_conversation)  # type: ignore[attr-defined]
+        self.rename_conversation.connect(b.rename_conversation)  # type: ignore[attr-defined]
+        self.delete_conversation.connect(b.delete_conversation)  # type: ignore[attr-defined]
+        self.send.connect(b.send)  # type: ignore[attr-defined]
+        self.regenerate.connect(b.regenerate)  # type: ignore[attr-defined]
+        self.stop.connect(b.stop, Qt.ConnectionType.DirectConnection)  # type: ignore[attr-defined]
+        b.models_listed.connect(self.model_bar.set_models)  # type: ignore[attr-defined]
+        b.engine_changed.connect(self._on_engine_status)  # type: ignore[attr-defined]
+        b.load_progress.connect(self.model_bar.set_progress)  # type: ignore[attr-defined]
+        b.prompt_mode_changed.connect(self.model_bar.set_prompt_mode)  # type: ignore[attr-defined]
+        b.conversations_listed.connect(self._on_conversations)  # type: ignore[attr-defined]
+        b.conversation_opened.connect(self._on_opened)  # type: ignore[attr-defined]
+        b.reply_started.connect(self._on_reply_started)  # type: ignore[attr-defined]
+        b.reply_chunk.connect(self.transcript.append_chunk)  # type: ignore[attr-defined]
+        b.reply_finished.connect(self._on_reply_finished)  # type: ignore[attr-defined]
+        b.error.connect(self.show_notice)  # type: ignore[attr-defined]
+
+    def start(self) -> None:
+        self.list_models.emit()
+        self.list_conversations.emit()
+
+    # ---------------------------------------------------------------- handlers
+    @Slot(list)
+    def _on_conversations(self, conversations: list[Conversation]) -> None:
+        self.conversations.set_conversations(conversations)
+        if self.current is None:
+            if conversations:
+                self.open_conversation.emit(conversations[0].id)
+            else:
+                self.new_conversation.emit()
+
+    @Slot(object, list)
+    def _on_opened(self, conversation: Conversation, messages: list[Message]) -> None:
+        switching = self.current is None or self.current.id != conversation.id
+        self.current = conversation
+        self._messages = messages
+        self.conversations.set_current(conversation.id)
+        if switching:
+            self.params.set_values(conversation.system_prompt, conversation.sampling)
+        hint = EMPTY_HINT if self._engine_ready else EMPTY_HINT_NO_MODEL
+        self.transcript.show_messages(messages, hint)
+
+    @Slot(int, int)
+    def _on_reply_started(self, _conversation_id: int, message_id: int) -> None:
+        self.generating = True
+        self.composer.set_generating(True)
+        self.transcript.begin_stream(message_id)
+
+    @Slot(int, object)
+    def _on_reply_finished(self, _message_id: int, _stored: Message | None) -> None:
+        self.transcript.end_stream()
+        self.generating = False
+        self.composer.set_generating(False)
+        if self.current is not None:
+            self.open_conversation.emit(self.current.id)
+
+    @Slot(object)
+    def _on_engine_status(self, status: EngineStatus) -> None:
+        self.model_bar.set_status(status)
+        self._engine_ready = status.state is EngineState.READY
+        if status.state is EngineState.ERROR:
+            self.show_notice(status.message)
+        elif status.state in (EngineState.READY, EngineState.LOADING):
+            self.notice.hide()
+
+    @Slot(str)
+    def show_notice(self, message: str) -> None:
+        self.notice.setText(message)
+        self.notice.show()
+
+    def _on_send(self, text: str) -> None:
+        if self.current is None:
+            return
+        self.notice.hide()
+        self.send.emit(self.current.id, text, self.params.system_prompt_text(), self._sampling())
+
+    def _on_regenerate(self) -> None:
+        if self.current is None or self.generating:
+            return
+        self.notice.hide()
+        self.regenerate.emit(self.current.id, self.params.system_prompt_text(), self._sampling())
+
+    def _sampling(self) -> SamplingParams:
+        return self.params.sampling()
