@@ -87,6 +87,7 @@ class _Cursor:
         self.base = 0  # absolute offset of buf[0]
         self.pos = 0  # absolute read position
         self.what = "the file header"
+        self.chunk = _CHUNK
 
     # -- errors ------------------------------------------------------------------
     def corrupt(self, problem: str) -> CorruptGGUFError:
@@ -123,7 +124,7 @@ class _Cursor:
             keep = b""
             start = self.pos
         need = end - start
-        want = min(max(need, _CHUNK), self.limit - start)
+        want = min(max(need, self.chunk), self.limit - start)
         data = self._read(start, want, need)
         self.buf = keep + data
         self.base = self.pos
@@ -132,12 +133,16 @@ class _Cursor:
         return 0
 
     def _read(self, start: int, want: int, need: int) -> bytes:
-        try:
-            return self.source.read_at(start, want)
-        except NeedMoreData:
-            if want <= need:
-                raise
-        return self.source.read_at(start, need)
+        while True:
+            try:
+                return self.source.read_at(start, want)
+            except NeedMoreData:
+                # A partial source: back off towards the bytes strictly needed, and keep
+                # the smaller chunk so later reads near its end don't raise every time.
+                if want <= need:
+                    raise
+                want = max(need, want // 2)
+                self.chunk = want
 
     def check_reached(self) -> None:
         """After skips past the buffer, make sure the file really extends to ``pos``."""

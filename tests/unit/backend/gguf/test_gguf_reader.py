@@ -196,8 +196,13 @@ def test_need_more_data_widening(tiny: Path) -> None:
                 break
             except NeedMoreData as e:
                 assert e.needed_end > n
-                n = e.needed_end
+                n = max(e.needed_end, 2 * n)
                 rounds += 1
         assert h == full
-        assert n <= full.header_bytes + 32
+        assert n < 2 * full.header_bytes
         assert rounds > 3
+    # the smallest prefix that works is exactly header_bytes
+    assert read_header(BytesPrefixSource(data[: full.header_bytes], None)) == full
+    with pytest.raises(NeedMoreData) as info:
+        read_header(BytesPrefixSource(data[: full.header_bytes - 1], None))
+    assert info.value.needed_end == full.header_bytes
