@@ -115,7 +115,9 @@ class ModelShape:
         n_merges = len(merges) if isinstance(merges, (SkippedArray, list)) else 0
 
         n_ff = header.arch_get("feed_forward_length")
-        n_ff_max = max(n_ff) if isinstance(n_ff, (list, tuple)) and n_ff else _int(n_ff) or 4 * n_embd
+        n_ff_max = (
+            max(n_ff) if isinstance(n_ff, (list, tuple)) and n_ff else _int(n_ff) or 4 * n_embd
+        )
 
         n_swa, is_swa = _swa_layers(header, n_layers)
         return cls(
