@@ -180,7 +180,7 @@ def layer_devices(n_layers: int, gpu_layers: int, splits: list[float]) -> list[i
 
 def kv_cells(shape: ModelShape, s: Settings) -> tuple[int, int]:
     """(cells of full-attention layers, cells of sliding-window layers), all streams."""
-    n_ctx, n_ctx_seq, _, n_ubatch = s.effective()
+    _n_ctx, n_ctx_seq, _, n_ubatch = s.effective()
     n_stream = 1 if s.kv_unified else max(1, s.n_seq)
     base = n_ctx_seq * n_stream
     if not shape.n_swa or s.swa_full:
@@ -203,7 +203,7 @@ def layer_kv_bytes(shape: ModelShape, s: Settings) -> list[int]:
 
 def compute_stages(shape: ModelShape, s: Settings, n_outputs: int) -> tuple[int, int]:
     """(peak of a layer's stages, peak of the output stage) for one worst-case ubatch."""
-    _, n_ctx_seq, _, nt = s.effective()
+    _, _n_ctx_seq, _, nt = s.effective()
     base, swa = kv_cells(shape, s)
     n_stream = 1 if s.kv_unified else max(1, s.n_seq)
     mask_elt = 2 if s.flash_attn else F32

@@ -263,7 +263,7 @@ def plan_model(
             + ", ".join(f"{x:.0%}" for x in tensor_split)
         )
     settings = req.settings(n_ctx)
-    eff_ctx, _, eff_batch, eff_ubatch = settings.effective()
+    eff_ctx, _, _eff_batch, eff_ubatch = settings.effective()
     if eff_ctx != n_ctx:
         reasons.append(f"llama.cpp pads the context to {eff_ctx:,} (a multiple of 256).")
     load = LoadParams(
