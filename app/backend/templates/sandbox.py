@@ -40,7 +40,7 @@ import jinja2
 import jinja2.ext
 import jinja2.nodes as jnodes
 from jinja2.parser import Parser
-from jinja2.sandbox import ImmutableSandboxedEnvironment
+from jinja2.sandbox import ImmutableSandboxedEnvironment, is_internal_attribute
 from jinja2.utils import generate_lorem_ipsum
 from jinja2.visitor import NodeTransformer
 
@@ -474,6 +474,11 @@ class HearthSandbox(ImmutableSandboxedEnvironment):
         return super().is_safe_attribute(obj, attr, value) and not attr.startswith("_")
 
     def unsafe_undefined(self, obj: Any, attribute: str) -> jinja2.Undefined:
+        """Refuse instead of returning an undefined: probing for internals is never benign."""
+        if not attribute.startswith("_") and not is_internal_attribute(obj, attribute):
+            raise _Refusal(
+                f"it tried to modify a value with '{attribute}' (templates are read-only)"
+            )
         raise _Refusal(f"it tried to access an unsafe attribute '{attribute}'")
 
     def getattr(self, obj: Any, attribute: str) -> Any:

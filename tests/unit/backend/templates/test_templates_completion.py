@@ -15,7 +15,10 @@ def test_transcript_with_system_prompt() -> None:
         "A friendly assistant.",
     )
     assert prompt == RenderedPrompt(
-        text="A friendly assistant.\n\nUser: Hi\nAssistant: Hello!\nUser: Tell me a joke.\nAssistant:",
+        text=(
+            "A friendly assistant.\n\n"
+            "User: Hi\nAssistant: Hello!\nUser: Tell me a joke.\nAssistant:"
+        ),
         starts_with_bos=False,
         stop=("\nUser:",),
     )

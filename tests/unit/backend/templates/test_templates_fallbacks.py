@@ -90,13 +90,15 @@ def test_gemma_without_system_prompt() -> None:
 
 def test_gemma_rejects_non_alternating_roles_naming_the_template() -> None:
     template = ChatTemplate(FALLBACKS["gemma"].template, name="Gemma 3 270m It")
-    with pytest.raises(TemplateError, match="Gemma 3 270m It.*alternate"):
+    with pytest.raises(TemplateError, match=r"Gemma 3 270m It.*alternate"):
         template.render([{"role": "user", "content": "a"}, {"role": "user", "content": "b"}])
 
 
 def test_without_generation_prompt() -> None:
     llama = ChatTemplate(FALLBACKS["llama3"].template, name="Llama").render(
-        [{"role": "user", "content": "Hi"}], bos_token="<|begin_of_text|>", add_generation_prompt=False
+        [{"role": "user", "content": "Hi"}],
+        bos_token="<|begin_of_text|>",
+        add_generation_prompt=False,
     )
     assert llama.text == "<|begin_of_text|><|start_header_id|>user<|end_header_id|>\n\nHi<|eot_id|>"
     phi = ChatTemplate(FALLBACKS["phi3"].template, name="Phi").render(

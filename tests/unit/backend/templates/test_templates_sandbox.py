@@ -37,9 +37,7 @@ def test_basic_variables_and_trim_blocks() -> None:
         "{% endfor %}\n"
         "{% if add_generation_prompt %}[A]{% endif %}{{ eos_token }}"
     )
-    text = render(
-        source, [{"role": "user", "content": "hi"}], bos_token="<s>", eos_token="</s>"
-    )
+    text = render(source, [{"role": "user", "content": "hi"}], bos_token="<s>", eos_token="</s>")
     assert text == "<s>[U]hi\n[A]</s>"
 
 
@@ -144,7 +142,9 @@ def test_concurrent_renders_are_independent() -> None:
 
 
 def test_syntax_error_names_the_template() -> None:
-    with pytest.raises(TemplateError, match=r"The chat template of 'Tiny Llama' has a syntax error"):
+    with pytest.raises(
+        TemplateError, match=r"The chat template of 'Tiny Llama' has a syntax error"
+    ):
         ChatTemplate("{% for m in messages %}{{ m.content }", name=NAME)
 
 
@@ -162,7 +162,9 @@ def test_non_string_template_is_an_error() -> None:
 
 HOSTILE = {
     "subclasses": "{{ ().__class__.__base__.__subclasses__() }}",
-    "subclasses_via_str": "{% for c in ''.__class__.__mro__[1].__subclasses__() %}{{ c }}{% endfor %}",
+    "subclasses_via_str": (
+        "{% for c in ''.__class__.__mro__[1].__subclasses__() %}{{ c }}{% endfor %}"
+    ),
     "attr_filter": "{{ ()|attr('__class__') }}",
     "map_attribute": "{{ [1]|map(attribute='__class__')|list }}",
     "getitem_dunder": "{{ ()['__class__'] }}",
@@ -204,7 +206,8 @@ HOSTILE = {
     "expandtabs_bomb": "{{ ('\\t' * 100000).expandtabs(1000000) }}",
     "macro_output_bomb": (
         "{% macro m() %}{% for i in range(100000) %}"
-        "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx{% endfor %}{% endmacro %}"
+        "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+        "{% endfor %}{% endmacro %}"
         "{% for i in range(1000) %}{{ m() }}{% endfor %}"
     ),
     "output_bomb": (
@@ -219,8 +222,7 @@ HOSTILE = {
         "{% endfor %}{% endfor %}{% endfor %}"
     ),
     "nested_lists_forever": (
-        "{% set l = range(100000) | list %}"
-        "{% for i in l %}{% for j in l %}{% endfor %}{% endfor %}"
+        "{% set l = range(100000) | list %}{% for i in l %}{% for j in l %}{% endfor %}{% endfor %}"
     ),
     "lipsum_bomb": "{{ lipsum(n=10**6) }}",
     "strftime_bomb": "{{ strftime_now('%c' * 1000000) }}",
@@ -258,7 +260,7 @@ def test_escape_attempts_touch_nothing_outside(tmp_path: Path) -> None:
         f"{{{{ lipsum.__globals__['os'].system('touch {marker}') }}}}",
         f"{{{{ self._TemplateReference__context.cycler.__init__.__globals__.os.popen("
         f"'touch {marker}') }}}}",
-        f"{{{{ '{{0.__init__.__globals__[os].system}}'.format(cycler) }}}}",
+        "{{ '{0.__init__.__globals__[os].system}'.format(cycler) }}",
         f"{{{{ ''.__class__.__mro__[1].__subclasses__() | map('string') | join }}}}{marker}",
     ]
     for source in attempts:
@@ -272,7 +274,7 @@ def test_wall_clock_budget_is_cooperative() -> None:
     source = "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}"
     template = ChatTemplate(source, name=NAME, limits=limits)
     started = time.monotonic()
-    with pytest.raises(TemplateRefusedError, match="ran longer than 0.3 seconds"):
+    with pytest.raises(TemplateRefusedError, match=r"ran longer than 0\.3 seconds"):
         template.render([])
     assert time.monotonic() - started < 1.5
 
@@ -288,7 +290,7 @@ def test_watchdog_returns_even_if_one_call_never_yields() -> None:
     template = ChatTemplate("{{ stuck() }}", name=NAME, limits=limits)
     started = time.monotonic()
     try:
-        with pytest.raises(TemplateRefusedError, match="ran longer than 0.2 seconds"):
+        with pytest.raises(TemplateRefusedError, match=r"ran longer than 0\.2 seconds"):
             template.render([], stuck=stuck)
         assert time.monotonic() - started < 1.5
     finally:
