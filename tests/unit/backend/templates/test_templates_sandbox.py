@@ -111,6 +111,29 @@ def test_undefined_is_lenient_like_hf() -> None:
     assert render("[{{ nothing }}]{% if nothing is defined %}x{% endif %}") == "[]"
 
 
+def test_guarded_loops_keep_jinja_loop_semantics() -> None:
+    source = (
+        "{% for m in messages %}{{ loop.index }}/{{ loop.length }}"
+        "{{ 'L' if loop.last }}{{ loop.previtem is defined }} {% endfor %}"
+        "|{% for x in [] %}a{% else %}empty{% endfor %}"
+        "|{% for x in [1, 2, 3, 4] if x is even %}{{ x }}{% endfor %}"
+        "|{% for k, v in {'a': 1}.items() %}{{ k }}={{ v }}{% endfor %}"
+        "|{% for n in tree recursive %}{{ n.name }}{% if n.kids %}({{ loop(n.kids) }})"
+        "{% endif %}{% endfor %}"
+    )
+    tree = [{"name": "a", "kids": [{"name": "b", "kids": []}]}]
+    text = render(source, [{"a": 1}, {"a": 2}], tree=tree)
+    assert text == "1/2False 2/2LTrue |empty|24|a=1|a(b)"
+
+
+def test_guarded_operators_keep_their_results() -> None:
+    source = (
+        "{{ 3 * 4 }} {{ 2 ** 10 }} {{ 'ab' * 2 }} {{ [1] + [2] }} {{ '%05.1f' % 3.14159 }}"
+        " {{ 7 % 3 }} {{ 'x' ~ 1 ~ none }}"
+    )
+    assert render(source) == "12 1024 abab [1, 2] 003.1 1 x1None"
+
+
 def test_chat_template_compiles_once(monkeypatch: pytest.MonkeyPatch) -> None:
     calls = []
     original = render_module.compile_template
