@@ -314,6 +314,10 @@ _STRINGIFYING_FILTERS = frozenset(
 _SLOW_TEXT_FILTERS = frozenset({"striptags", "urlize", "wordwrap", "title"})
 _SLOW_TEXT_LIMIT = 256 * 1024
 
+#: Filters whose integer arguments are sizes (widths, counts); other ints are plain data.
+_SIZED_FILTERS = frozenset({"batch", "center", "indent", "slice", "truncate", "urlize", "wordwrap"})
+_NESTED_FORMAT_SPEC = re.compile(r"\{[^{}]*:[^{}]*\{")
+
 _ITER_GUARD = "hearth_guard_iter"
 _CONCAT_GUARD = "hearth_guard_concat"
 
@@ -365,7 +369,8 @@ def _guard_filter(name: str, func: Any) -> Callable[..., Any]:
         _tick()
         value = args[index] if len(args) > index else None
         rest = args[index + 1 :]
-        _check_int_args(rest, kwargs)
+        if name in _SIZED_FILTERS or (name == "format" and "*" in str(value)):
+            _check_int_args(rest, kwargs)
         _precheck_filter(name, value, rest, kwargs)
         return _check_result(func(*args, **kwargs))
 
@@ -500,7 +505,8 @@ class HearthSandbox(ImmutableSandboxedEnvironment):
 
         def guarded_format(*args: Any, **kwargs: Any) -> str:
             _tick()
-            _check_int_args(args, kwargs)
+            if _NESTED_FORMAT_SPEC.search(fmt):  # widths taken from the arguments
+                _check_int_args(args, kwargs)
             _check_formatting(fmt, _brace_format_size(fmt), (args, kwargs))
             return inner(*args, **kwargs)
 

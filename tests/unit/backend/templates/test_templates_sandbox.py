@@ -107,6 +107,11 @@ def test_format_with_plain_fields_works() -> None:
     )
 
 
+def test_large_numbers_as_plain_data_are_fine() -> None:
+    source = "{{ '%d' | format(ts) }} {{ '{}'.format(ts) }} {{ '%d' % ts }} {{ ts | string }}"
+    assert render(source, ts=1_700_000_000) == " ".join(["1700000000"] * 4)
+
+
 def test_undefined_is_lenient_like_hf() -> None:
     assert render("[{{ nothing }}]{% if nothing is defined %}x{% endif %}") == "[]"
 
