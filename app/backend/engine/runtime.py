@@ -186,7 +186,11 @@ class LlamaRuntime:
                 "shorten the conversation or load the model with a larger context."
             )
         stats = GenerationStats(prompt_tokens=len(tokens))
-        self._prefill(tokens, should_stop)
+        try:
+            self._prefill(tokens, should_stop)
+        except Cancelled:
+            stats.total_time_s = time.perf_counter() - started
+            return GenerationResult("cancelled", stats)
 
         sampler = self._build_sampler(sampling)
         matcher = StopStringMatcher(sampling.stop)

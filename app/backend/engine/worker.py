@@ -147,6 +147,10 @@ class EngineWorker:
         except EngineRuntimeError as exc:
             flush()
             self.channel.send({"type": "error", "id": request_id, "message": str(exc)})
+        except Exception as exc:  # noqa: BLE001 - one bad request must not take the model down
+            flush()
+            message = f"The engine failed on this request: {type(exc).__name__}: {exc}"
+            self.channel.send({"type": "error", "id": request_id, "message": message})
         else:
             flush()
             self.channel.send(_done(request_id, result.stop_reason, result.stats.to_dict()))
