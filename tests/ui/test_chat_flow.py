@@ -1,0 +1,222 @@
+"""The Chat section driven like a user would, with the real engine behind it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QElapsedTimer, QTimer
+
+from app.backend.core import HearthCore
+from app.backend.engine.types import EngineState
+from app.ui.app import HearthApp
+from tests.helpers.gguf_factory import write_not_gguf, write_tiny_llama
+
+pytest.importorskip("llama_cpp")
+
+
+@pytest.fixture
+def tiny_home(isolated_home: Path) -> Path:
+    write_tiny_llama(isolated_home / "models" / "acme" / "tiny-llama" / "tiny-llama-F32.gguf")
+    return isolated_home
+
+
+@pytest.fixture
+def make_app(qtbot) -> Iterator:
+    apps: list[HearthApp] = []
+
+    def make() -> HearthApp:
+        hearth = HearthApp(HearthCore())
+        qtbot.addWidget(hearth.window)
+        hearth.window.show()
+        apps.append(hearth)
+        return hearth
+
+    yield make
+    for hearth in apps:
+        hearth.shutdown()
+
+
+class Heartbeat:
+    """Measures the longest gap between UI-thread timer ticks (a blocked UI shows as a gap)."""
+
+    def __init__(self, interval_ms: int = 5) -> None:
+        self.timer = QTimer()
+        self.timer.setInterval(interval_ms)
+        self.clock = QElapsedTimer()
+        self.worst_ms = 0
+        self.timer.timeout.connect(self._tick)
+
+    def start(self) -> None:
+        self.clock.start()
+        self.timer.start()
+
+    def _tick(self) -> None:
+        self.worst_ms = max(self.worst_ms, self.clock.restart())
+
+    def stop(self) -> int:
+        self.timer.stop()
+        return self.worst_ms
+
+
+def _load_first_model(qtbot, hearth: HearthApp) -> None:
+    bar = hearth.chat.model_bar
+    qtbot.waitUntil(lambda: bar.picker.count() > 0, timeout=10_000)
+    bar.load_button.click()
+    qtbot.waitUntil(lambda: hearth.core.engine.status.state is EngineState.READY, timeout=60_000)
+    qtbot.waitUntil(lambda: bar.mode_label.text() != "", timeout=10_000)
+
+
+def _send(qtbot, hearth: HearthApp, text: str) -> None:
+    qtbot.waitUntil(lambda: hearth.chat.current is not None, timeout=10_000)
+    hearth.chat.composer.input.setPlainText(text)
+    hearth.chat.composer.send_button.click()
+
+
+def _stored_messages(hearth: HearthApp):
+    assert hearth.chat.current is not None
+    return hearth.core.chats.messages(hearth.chat.current.id)
+
+
+def test_starts_cleanly_without_models_and_says_how_to_get_one(qtbot, make_app) -> None:
+    hearth = make_app()
+    qtbot.waitUntil(lambda: hearth.chat.current is not None, timeout=10_000)
+    assert hearth.chat.model_bar.picker.count() == 0
+    assert not hearth.chat.model_bar.load_button.isEnabled()
+    assert "make setup" in hearth.chat.model_bar.picker.placeholderText()
+
+
+def test_send_streams_a_reply_with_stats_and_mode(qtbot, make_app, tiny_home: Path) -> None:
+    hearth = make_app()
+    _load_first_model(qtbot, hearth)
+    assert "Completion mode" in hearth.chat.model_bar.mode_label.text()
+    hearth.chat.params.max_tokens.setValue(24)
+    _send(qtbot, hearth, "hello there")
+    qtbot.waitUntil(lambda: hearth.chat.generating, timeout=10_000)
+    qtbot.waitUntil(lambda: not hearth.chat.generating, timeout=60_000)
+    messages = _stored_messages(hearth)
+    assert [m.role for m in messages] == ["user", "assistant"]
+    reply = messages[-1]
+    assert reply.status == "complete"
+    assert reply.stats is not None and reply.stats.completion_tokens > 0
+    qtbot.waitUntil(lambda: "tok/s" in hearth.chat.transcript.toPlainText(), timeout=5_000)
+
+
+def test_stop_ends_the_reply_and_keeps_what_was_written(
+    qtbot, make_app, home_with_starter: Path
+) -> None:
+    hearth = make_app()
+    _load_first_model(qtbot, hearth)
+    hearth.chat.params.max_tokens.setValue(100_000)
+    hearth.chat.params.repeat_penalty.setValue(1.0)
+    _send(qtbot, hearth, "go on forever")
+    qtbot.waitUntil(lambda: len(hearth.chat.transcript.streamed_text) > 20, timeout=30_000)
+    clicked = time.monotonic()
+    hearth.chat.composer.stop_button.click()
+    qtbot.waitUntil(lambda: not hearth.chat.generating, timeout=5_000)
+    assert time.monotonic() - clicked < 2.0
+    reply = _stored_messages(hearth)[-1]
+    assert reply.status == "cancelled"
+    assert reply.stop_reason == "cancelled"
+    assert reply.content
+    assert "Stopped" in hearth.chat.transcript.toPlainText()
+
+
+def test_regenerate_replaces_the_last_reply(qtbot, make_app, tiny_home: Path) -> None:
+    hearth = make_app()
+    _load_first_model(qtbot, hearth)
+    hearth.chat.params.max_tokens.setValue(8)
+    _send(qtbot, hearth, "first")
+    qtbot.waitUntil(lambda: len(_stored_messages(hearth)) == 2, timeout=10_000)
+    qtbot.waitUntil(lambda: not hearth.chat.generating, timeout=30_000)
+    first_reply = _stored_messages(hearth)[-1]
+    hearth.chat.composer.regenerate_button.click()
+    qtbot.waitUntil(
+        lambda: (m := _stored_messages(hearth))[-1].id != first_reply.id
+        and m[-1].status == "complete",
+        timeout=30_000,
+    )
+    assert [m.role for m in _stored_messages(hearth)] == ["user", "assistant"]
+
+
+def test_engine_killed_mid_reply_keeps_partial_text_and_can_reload(
+    qtbot, make_app, home_with_starter: Path
+) -> None:
+    hearth = make_app()
+    _load_first_model(qtbot, hearth)
+    hearth.chat.params.max_tokens.setValue(100_000)
+    hearth.chat.params.repeat_penalty.setValue(1.0)
+    _send(qtbot, hearth, "keep talking")
+    qtbot.waitUntil(lambda: len(hearth.chat.transcript.streamed_text) > 40, timeout=30_000)
+    qtbot.wait(600)  # let a partial save happen
+    pid = hearth.core.engine.engine_pid
+    assert pid is not None
+    os.kill(pid, signal.SIGKILL)
+    qtbot.waitUntil(lambda: not hearth.chat.generating, timeout=10_000)
+    reply = _stored_messages(hearth)[-1]
+    assert reply.status == "interrupted"
+    assert reply.content and reply.content in hearth.chat.transcript.streamed_text
+    assert "SIGKILL" in (reply.error or "")
+    assert hearth.window.isVisible()
+    qtbot.waitUntil(lambda: hearth.chat.notice.isVisible(), timeout=5_000)
+    assert "stopped unexpectedly" in hearth.chat.notice.text()
+    _load_first_model(qtbot, hearth)
+    hearth.chat.params.max_tokens.setValue(5)
+    _send(qtbot, hearth, "again")
+    qtbot.waitUntil(lambda: _stored_messages(hearth)[-1].status == "complete", timeout=30_000)
+
+
+def test_a_broken_model_file_shows_a_specific_error_and_chats_survive(
+    qtbot, make_app, tiny_home: Path
+) -> None:
+    broken = tiny_home / "models" / "acme" / "broken" / "broken-Q4_0.gguf"
+    broken.parent.mkdir(parents=True)
+    write_tiny_llama(broken)
+    broken.write_bytes(broken.read_bytes()[:5000])  # an interrupted copy
+    hearth = make_app()
+    qtbot.waitUntil(lambda: hearth.chat.current is not None, timeout=10_000)
+    hearth.core.chats.add_message(hearth.chat.current.id, "user", "keep me")
+    bar = hearth.chat.model_bar
+    # Broken files are listed by the library with their error, not offered for loading.
+    qtbot.waitUntil(lambda: bar.picker.count() == 1, timeout=10_000)
+    hearth.bridge.load_model("acme/broken")
+    qtbot.waitUntil(lambda: hearth.chat.notice.isVisible(), timeout=10_000)
+    assert "broken-Q4_0.gguf" in hearth.chat.notice.text()
+    assert "Traceback" not in hearth.chat.notice.text()
+    assert [m.content for m in _stored_messages(hearth)] == ["keep me"]
+
+
+def test_not_gguf_file_named_gguf_is_refused_with_its_reason(
+    qtbot, make_app, isolated_home: Path
+) -> None:
+    fake = isolated_home / "models" / "acme" / "fake" / "fake-Q4_0.gguf"
+    fake.parent.mkdir(parents=True)
+    write_not_gguf(fake)
+    hearth = make_app()
+    qtbot.waitUntil(lambda: hearth.chat.current is not None, timeout=10_000)
+    hearth.bridge.load_model("acme/fake")
+    qtbot.waitUntil(lambda: hearth.chat.notice.isVisible(), timeout=10_000)
+    assert "not a GGUF" in hearth.chat.notice.text()
+
+
+def test_ui_thread_never_blocks_while_loading_and_streaming(
+    qtbot, make_app, home_with_starter: Path
+) -> None:
+    hearth = make_app()
+    beat = Heartbeat()
+    beat.start()
+    _load_first_model(qtbot, hearth)
+    hearth.chat.params.max_tokens.setValue(120)
+    hearth.chat.params.temperature.setValue(0.0)
+    _send(qtbot, hearth, "Write a long story about a lighthouse keeper.")
+    qtbot.waitUntil(lambda: hearth.chat.generating, timeout=10_000)
+    qtbot.waitUntil(lambda: not hearth.chat.generating, timeout=120_000)
+    worst = beat.stop()
+    # Generous for a loaded 2-core machine, yet any blocking load or decode call would
+    # show as a stall of a second or more.
+    assert worst < 400, f"UI thread stalled for {worst} ms"
+    assert _stored_messages(hearth)[-1].stats.completion_tokens > 10
