@@ -31,7 +31,7 @@ def starter_model_file() -> Path:
     if not path.exists():
         try:
             install_starter(models)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             pytest.skip(f"starter model unavailable: {exc}")
     return path
 

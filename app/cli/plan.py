@@ -65,7 +65,7 @@ def _resolve(reference: str) -> Path:
 
 def _run(args: argparse.Namespace) -> int:
     from app.backend.gguf import GGUFError, read_header
-    from app.backend.planner import PlanRequest, Resources, plan_model
+    from app.backend.planner import PlanRequest, plan_model
     from app.cli.output import fail
 
     if args.parallel < 1:

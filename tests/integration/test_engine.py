@@ -208,5 +208,7 @@ def test_stop_during_a_long_prompt_read_is_prompt(
     assert time.monotonic() - started < 1.5
     assert isinstance(handle.result, Finished)
     assert handle.result.stop_reason == "cancelled"
-    text, final = engine.submit(GenerationRequest("The capital of France is", _greedy(8))).collect(60)
+    text, final = engine.submit(GenerationRequest("The capital of France is", _greedy(8))).collect(
+        60
+    )
     assert isinstance(final, Finished) and text

@@ -136,8 +136,9 @@ def test_regenerate_replaces_the_last_reply(qtbot, make_app, tiny_home: Path) ->
     first_reply = _stored_messages(hearth)[-1]
     hearth.chat.composer.regenerate_button.click()
     qtbot.waitUntil(
-        lambda: (m := _stored_messages(hearth))[-1].id != first_reply.id
-        and m[-1].status == "complete",
+        lambda: (
+            (m := _stored_messages(hearth))[-1].id != first_reply.id and m[-1].status == "complete"
+        ),
         timeout=30_000,
     )
     assert [m.role for m in _stored_messages(hearth)] == ["user", "assistant"]

@@ -16,7 +16,13 @@ from dataclasses import dataclass
 import llama_cpp as ll
 
 from app.backend.engine.stopping import StopStringMatcher
-from app.backend.engine.types import GenerationStats, LoadParams, ModelInfo, SamplingParams, StopReason
+from app.backend.engine.types import (
+    GenerationStats,
+    LoadParams,
+    ModelInfo,
+    SamplingParams,
+    StopReason,
+)
 
 KV_TYPES = {"f32": 0, "f16": 1, "q4_0": 2, "q4_1": 3, "q5_0": 6, "q5_1": 7, "q8_0": 8, "bf16": 30}
 
@@ -90,7 +96,9 @@ class LlamaRuntime:
         cparams.type_k = KV_TYPES[params.type_k]
         cparams.type_v = KV_TYPES[params.type_v]
         cparams.flash_attn_type = (
-            ll.LLAMA_FLASH_ATTN_TYPE_ENABLED if params.flash_attn else ll.LLAMA_FLASH_ATTN_TYPE_DISABLED
+            ll.LLAMA_FLASH_ATTN_TYPE_ENABLED
+            if params.flash_attn
+            else ll.LLAMA_FLASH_ATTN_TYPE_DISABLED
         )
         cparams.swa_full = params.swa_full
         cparams.no_perf = True
@@ -244,7 +252,7 @@ class LlamaRuntime:
     def _prefill(self, tokens: list[int], should_stop: Callable[[], bool]) -> None:
         """Decode the prompt in chunks, reusing whatever prefix the cache already holds."""
         common = 0
-        for cached, new in zip(self._cached_tokens, tokens):
+        for cached, new in zip(self._cached_tokens, tokens, strict=False):
             if cached != new:
                 break
             common += 1

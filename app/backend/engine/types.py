@@ -6,7 +6,7 @@ Everything here is JSON-friendly so it can cross the process boundary unchanged.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from enum import Enum
+from enum import StrEnum
 from typing import Any, Literal
 
 
@@ -110,7 +110,7 @@ class Failed:
 Event = TokenChunk | Finished | Failed
 
 
-class EngineState(str, Enum):
+class EngineState(StrEnum):
     EMPTY = "empty"
     LOADING = "loading"
     READY = "ready"

@@ -122,7 +122,12 @@ class EngineWorker:
             nonlocal buffered_tokens, last_flush
             if buffer or buffered_tokens:
                 self.channel.send(
-                    {"type": "tokens", "id": request_id, "text": "".join(buffer), "n": buffered_tokens}
+                    {
+                        "type": "tokens",
+                        "id": request_id,
+                        "text": "".join(buffer),
+                        "n": buffered_tokens,
+                    }
                 )
                 buffer.clear()
                 buffered_tokens = 0
@@ -147,10 +152,10 @@ class EngineWorker:
         except EngineRuntimeError as exc:
             flush()
             self.channel.send({"type": "error", "id": request_id, "message": str(exc)})
-        except Exception as exc:  # noqa: BLE001 - one bad request must not take the model down
+        except Exception as exc:
             flush()
-            message = f"The engine failed on this request: {type(exc).__name__}: {exc}"
-            self.channel.send({"type": "error", "id": request_id, "message": message})
+            reason = f"The engine failed on this request: {type(exc).__name__}: {exc}"
+            self.channel.send({"type": "error", "id": request_id, "message": reason})
         else:
             flush()
             self.channel.send(_done(request_id, result.stop_reason, result.stats.to_dict()))

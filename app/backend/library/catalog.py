@@ -8,7 +8,13 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from app.backend.gguf import GGUFError, is_mmproj, read_header
-from app.backend.library.ids import IdCandidate, assign_ids, ollama_name, quant_from_name, split_part
+from app.backend.library.ids import (
+    IdCandidate,
+    assign_ids,
+    ollama_name,
+    quant_from_name,
+    split_part,
+)
 
 CACHE_VERSION = 1
 
@@ -150,8 +156,16 @@ class ModelLibrary:
             )
         except GGUFError as exc:
             facts = _HeaderFacts(
-                stat.st_size, stat.st_mtime_ns, "", "", quant_from_name(path.name) or "",
-                0, 0, False, False, str(exc),
+                stat.st_size,
+                stat.st_mtime_ns,
+                "",
+                "",
+                quant_from_name(path.name) or "",
+                0,
+                0,
+                False,
+                False,
+                str(exc),
             )
         self._cache[key] = facts
         return facts
@@ -170,7 +184,10 @@ class ModelLibrary:
     def _save_cache(self) -> None:
         if self._cache_file is None:
             return
-        payload = {"version": CACHE_VERSION, "files": {k: asdict(v) for k, v in self._cache.items()}}
+        payload = {
+            "version": CACHE_VERSION,
+            "files": {k: asdict(v) for k, v in self._cache.items()},
+        }
         tmp = self._cache_file.with_suffix(".tmp")
         try:
             self._cache_file.parent.mkdir(parents=True, exist_ok=True)

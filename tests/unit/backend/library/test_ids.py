@@ -1,6 +1,12 @@
 from pathlib import Path
 
-from app.backend.library.ids import IdCandidate, assign_ids, ollama_name, quant_from_name, split_part
+from app.backend.library.ids import (
+    IdCandidate,
+    assign_ids,
+    ollama_name,
+    quant_from_name,
+    split_part,
+)
 
 
 def test_quant_parsed_from_common_file_names() -> None:
