@@ -90,7 +90,7 @@ class Bridge(QObject):
             info = self.core.engine.load(model.path, params, on_progress=self.load_progress.emit)
         except EngineLoadError:
             return  # the engine status carries the message
-        except Exception as exc:  # noqa: BLE001 - a loader thread must never die silently
+        except Exception as exc:
             self.error.emit(f"Could not load {model.id}: {exc}")
             return
         self._model = model
@@ -209,7 +209,9 @@ class Bridge(QObject):
         if reply is not None and reply.handle is not None:
             reply.handle.cancel()
 
-    def _start_reply(self, conversation_id: int, system_prompt: str, sampling: SamplingParams) -> None:
+    def _start_reply(
+        self, conversation_id: int, system_prompt: str, sampling: SamplingParams
+    ) -> None:
         if self._reply is not None:
             self.error.emit("A reply is already being written; stop it first.")
             return
