@@ -1,4 +1,4 @@
-"""Assembling the window: backend core, bridge thread, pages; and a clean shutdown."""
+"""Assembling the window: backend core, bridge thread, pages, theme; and a clean shutdown."""
 
 from __future__ import annotations
 
@@ -8,19 +8,23 @@ from PySide6.QtCore import QThread
 from PySide6.QtWidgets import QApplication, QWidget
 
 from app.backend.core import HearthCore
+from app.backend.engine.client import EngineStatus
+from app.backend.settings import Settings
 from app.ui.bridge import Bridge
 from app.ui.chat.page import ChatPage
-from app.ui.main_window import MainWindow
+from app.ui.main_window import GLYPHS, MainWindow
 from app.ui.pages.coming_soon import ComingSoonPage
+from app.ui.pages.hardware_controller import HardwareController
+from app.ui.pages.settings import SettingsPage
+from app.ui.theme import ThemeManager
 
 PLACEHOLDERS = {
     "Discover": "Search the Hugging Face Hub for GGUF models, see what fits your machine, "
     "and download them with verified, resumable downloads.",
     "My Models": "Manage the models on disk: details, import, delete.",
-    "Hardware": "Your CPU, memory and GPUs, live usage, and what each model will fit.",
     "Server": "A local OpenAI-, Anthropic- and Ollama-compatible API for your other tools.",
-    "Settings": "Model folders, theme, and default load and sampling parameters.",
 }
+HARDWARE_WHAT = "Your CPU, memory and GPUs, live usage, and what each model will fit."
 
 
 class HearthApp:
@@ -28,25 +32,83 @@ class HearthApp:
 
     def __init__(self, core: HearthCore) -> None:
         self.core = core
+        app = QApplication.instance()
+        assert isinstance(app, QApplication), "create the QApplication first"
+        self.theme = ThemeManager(app)
+        self.theme.apply(core.settings.appearance.theme, core.settings.appearance.font_size)
+
         self.bridge = Bridge(core)
         self.thread = QThread()
         self.thread.setObjectName("hearth-bridge")
         self.bridge.moveToThread(self.thread)
         self.chat = ChatPage()
         self.chat.connect_bridge(self.bridge)
-        pages: dict[str, QWidget] = {"Chat": self.chat}
+        self.chat.model_bar.set_models_folder(core.paths.models)
+        self.chat.model_bar.refresh_requested.connect(self.chat.list_models)
+        self._apply_chat_settings(core.settings)
+
+        self.settings_page = SettingsPage(
+            core.settings_store, core.settings, core.paths.root, core.settings_store.last_warnings
+        )
+        self.settings_page.saved.connect(self._on_settings_saved)
+        self.settings_page.theme_preview.connect(self.theme.apply)
+
+        hardware, self.hardware = self._hardware_page()
+        pages: dict[str, QWidget] = {"Chat": self.chat, "Hardware": hardware}
         for name, what in PLACEHOLDERS.items():
-            pages[name] = ComingSoonPage(name, what)
+            pages[name] = ComingSoonPage(name, what, GLYPHS[name])
+        pages["Settings"] = self.settings_page
         self.window = MainWindow(pages)
-        self.window.restore_geometry_b64(core.settings.window.geometry_b64)
+        self.window.add_shortcut("Ctrl+N", self.new_chat)
+        self.window.add_shortcut("Ctrl+L", self.focus_model_picker)
+        self.window.restore_geometry_b64(
+            core.settings.window.geometry_b64, core.settings.window.maximized
+        )
         self.thread.start()
         self.chat.start()
         self._closed = False
 
+    def _hardware_page(self) -> tuple[QWidget, HardwareController | None]:
+        """The live Hardware page and its poller, or an honest placeholder if it is missing."""
+        try:
+            from app.ui.pages.hardware import HardwarePage
+        except ImportError:
+            return ComingSoonPage("Hardware", HARDWARE_WHAT, GLYPHS["Hardware"]), None
+        page = HardwarePage()
+        return page, HardwareController(page, self._engine_status)
+
+    def _engine_status(self) -> tuple[EngineStatus, int | None]:
+        engine = self.core.engine
+        return engine.status, engine.engine_pid
+
+    # ------------------------------------------------------------------ actions
+    def new_chat(self) -> None:
+        self.window.show_section("Chat")
+        if not self.chat.generating:
+            self.chat.new_conversation.emit()
+        self.chat.composer.input.setFocus()
+
+    def focus_model_picker(self) -> None:
+        self.window.show_section("Chat")
+        self.chat.model_bar.picker.setFocus()
+
+    def _on_settings_saved(self, settings: Settings) -> None:
+        self.core.settings = settings
+        self.theme.apply(settings.appearance.theme, settings.appearance.font_size)
+        self._apply_chat_settings(settings)
+
+    def _apply_chat_settings(self, settings: Settings) -> None:
+        self.chat.composer.set_send_with_enter(settings.chat.send_with_enter)
+        self.chat.transcript.show_stats = settings.chat.show_generation_stats
+
+    # ----------------------------------------------------------------- teardown
     def shutdown(self) -> None:
         if self._closed:
             return
         self._closed = True
+        if self.hardware is not None:
+            self.hardware.stop()
+        self.settings_page.shutdown()
         self._save_window_state()
         self.thread.quit()
         self.thread.wait(10_000)
@@ -54,19 +116,21 @@ class HearthApp:
 
     def _save_window_state(self) -> None:
         geometry = self.window.geometry_b64()
+        maximized = self.window.isMaximized()
 
-        def remember(settings):  # type: ignore[no-untyped-def]
+        def remember(settings: Settings) -> None:
             settings.window.geometry_b64 = geometry
-            settings.window.maximized = self.window.isMaximized()
+            settings.window.maximized = maximized
 
         try:
             self.core.settings_store.update(remember)
-        except Exception as exc:  # noqa: BLE001 - never lose the exit over window geometry
+        except Exception as exc:
             print(f"hearth: could not save the window state: {exc}", file=sys.stderr)
 
 
 def run_gui() -> int:
-    app = QApplication.instance() or QApplication(sys.argv)
+    existing = QApplication.instance()
+    app = existing if isinstance(existing, QApplication) else QApplication(sys.argv)
     app.setApplicationName("Hearth")
     app.setApplicationDisplayName("Hearth")
     hearth = HearthApp(HearthCore())

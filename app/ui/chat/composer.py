@@ -8,11 +8,18 @@ from PySide6.QtWidgets import QHBoxLayout, QPlainTextEdit, QPushButton, QVBoxLay
 
 
 class _Input(QPlainTextEdit):
-    submitted = Signal()
+    """Enter sends (or Ctrl+Enter, when the user turned "send with Enter" off)."""
 
-    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt override
+    submitted = Signal()
+    send_with_enter = True
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
         enter = event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
-        if enter and not event.modifiers() & Qt.KeyboardModifier.ShiftModifier:
+        mods = event.modifiers()
+        if enter and self.send_with_enter and not mods & Qt.KeyboardModifier.ShiftModifier:
+            self.submitted.emit()
+            return
+        if enter and not self.send_with_enter and mods & Qt.KeyboardModifier.ControlModifier:
             self.submitted.emit()
             return
         super().keyPressEvent(event)
@@ -26,23 +33,33 @@ class Composer(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.input = _Input()
-        self.input.setPlaceholderText("Type a message and press Enter to send (Shift+Enter: new line)")
+        self.input.setObjectName("composerInput")
         self.input.setAccessibleName("Message")
-        self.input.setMaximumHeight(110)
-        self.send_button = QPushButton("Send")
+        self.input.setMinimumHeight(64)
+        self.input.setMaximumHeight(120)
+        self.send_button = QPushButton("Send  ➤")
+        self.send_button.setObjectName("primary")
         self.send_button.setAccessibleName("Send")
         self.send_button.setDefault(True)
-        self.stop_button = QPushButton("Stop")
+        self.stop_button = QPushButton("■  Stop")
+        self.stop_button.setObjectName("danger")
         self.stop_button.setAccessibleName("Stop")
-        self.regenerate_button = QPushButton("Regenerate")
+        self.stop_button.setToolTip("Stop writing this reply (keeps what was written)")
+        self.regenerate_button = QPushButton("↻  Regenerate")
         self.regenerate_button.setAccessibleName("Regenerate")
+        self.regenerate_button.setToolTip("Write the last reply again")
+        for button in (self.send_button, self.stop_button, self.regenerate_button):
+            button.setMinimumWidth(120)
+        self.set_send_with_enter(True)
 
         buttons = QVBoxLayout()
+        buttons.setSpacing(6)
         buttons.addWidget(self.send_button)
         buttons.addWidget(self.stop_button)
         buttons.addWidget(self.regenerate_button)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(8)
         layout.addWidget(self.input, 1)
         layout.addLayout(buttons)
 
@@ -51,6 +68,15 @@ class Composer(QWidget):
         self.stop_button.clicked.connect(self.stop_requested)
         self.regenerate_button.clicked.connect(self.regenerate_requested)
         self.set_generating(False)
+
+    def set_send_with_enter(self, enabled: bool) -> None:
+        """Follow the chat.send_with_enter setting, and say so in the placeholder."""
+        self.input.send_with_enter = enabled
+        if enabled:
+            hint = "Type a message — Enter to send, Shift+Enter for a new line"
+        else:
+            hint = "Type a message — Ctrl+Enter to send, Enter for a new line"
+        self.input.setPlaceholderText(hint)
 
     def set_generating(self, generating: bool) -> None:
         self.send_button.setVisible(not generating)

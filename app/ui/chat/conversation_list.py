@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from PySide6.QtCore import QPoint, Qt, Signal, Slot
 from PySide6.QtWidgets import (
+    QHBoxLayout,
     QInputDialog,
+    QLabel,
     QListWidget,
     QListWidgetItem,
     QMenu,
@@ -25,14 +27,28 @@ class ConversationList(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.new_button = QPushButton("+ New chat")
+        self.setObjectName("chatsPanel")
+        self.setMinimumWidth(170)
+        title = QLabel("Chats")
+        title.setObjectName("sectionTitle")
+        self.new_button = QPushButton("+ New")
         self.new_button.setAccessibleName("New chat")
+        self.new_button.setToolTip("New chat (Ctrl+N)")
         self.list = QListWidget()
+        self.list.setObjectName("chatList")
         self.list.setAccessibleName("Chats")
+        self.list.setToolTip("Right-click a chat to rename or delete it")
+        self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.list.setTextElideMode(Qt.TextElideMode.ElideRight)
         self.list.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        header = QHBoxLayout()
+        header.addWidget(title)
+        header.addStretch(1)
+        header.addWidget(self.new_button)
         layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.new_button)
+        layout.setContentsMargins(10, 10, 4, 10)
+        layout.setSpacing(8)
+        layout.addLayout(header)
         layout.addWidget(self.list, 1)
         self.new_button.clicked.connect(self.new_requested)
         self.list.itemClicked.connect(self._on_clicked)
@@ -44,6 +60,7 @@ class ConversationList(QWidget):
         self.list.clear()
         for conversation in conversations:
             item = QListWidgetItem(conversation.title or "Unnamed chat")
+            item.setToolTip(conversation.title or "Unnamed chat")
             item.setData(Qt.ItemDataRole.UserRole, conversation.id)
             self.list.addItem(item)
             if conversation.id == self._current:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QDoubleSpinBox,
     QFormLayout,
@@ -15,6 +15,9 @@ from PySide6.QtWidgets import (
 )
 
 from app.backend.engine.types import SamplingParams
+from app.backend.settings.schema import EXTERNAL_DESCRIPTIONS
+
+_HELP = EXTERNAL_DESCRIPTIONS.get(SamplingParams, {})
 
 
 class ParamsPanel(QWidget):
@@ -22,10 +25,13 @@ class ParamsPanel(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.setObjectName("paramsPanel")
+        self.setMinimumWidth(230)
         self.system_prompt = QPlainTextEdit()
         self.system_prompt.setPlaceholderText("You are a helpful assistant.")
         self.system_prompt.setAccessibleName("System prompt")
-        self.system_prompt.setMaximumHeight(120)
+        self.system_prompt.setToolTip("Instructions the model sees before the conversation")
+        self.system_prompt.setMaximumHeight(140)
         self.temperature = _double(0.0, 2.0, 0.05, "Temperature")
         self.top_p = _double(0.0, 1.0, 0.01, "Top P")
         self.top_k = _int(0, 1000, "Top K")
@@ -37,9 +43,21 @@ class ParamsPanel(QWidget):
         self.stop = QLineEdit()
         self.stop.setPlaceholderText("e.g. ###, User:")
         self.stop.setAccessibleName("Stop strings")
-        self.stop.setToolTip("Comma-separated; \\n stands for a newline")
+        self.stop.setToolTip(f"{_HELP.get('stop', '')} Comma-separated; \\n stands for a newline")
+        for key, widget in (
+            ("temperature", self.temperature),
+            ("top_p", self.top_p),
+            ("top_k", self.top_k),
+            ("min_p", self.min_p),
+            ("repeat_penalty", self.repeat_penalty),
+            ("max_tokens", self.max_tokens),
+            ("seed", self.seed),
+        ):
+            widget.setToolTip(_HELP.get(key, ""))
 
         form = QFormLayout()
+        form.setLabelAlignment(Qt.AlignmentFlag.AlignLeft)
+        form.setVerticalSpacing(8)
         form.addRow("Temperature", self.temperature)
         form.addRow("Top P", self.top_p)
         form.addRow("Top K", self.top_k)
@@ -50,6 +68,8 @@ class ParamsPanel(QWidget):
         form.addRow("Stop strings", self.stop)
 
         layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 10, 12, 10)
+        layout.setSpacing(8)
         title = QLabel("System prompt")
         title.setObjectName("sectionTitle")
         layout.addWidget(title)
@@ -59,6 +79,10 @@ class ParamsPanel(QWidget):
         layout.addWidget(sampling_title)
         layout.addLayout(form)
         layout.addStretch(1)
+        note = QLabel("Saved with this chat when you send.")
+        note.setObjectName("muted")
+        note.setWordWrap(True)
+        layout.addWidget(note)
         self.set_values("", SamplingParams())
         for spin in (self.temperature, self.top_p, self.min_p, self.repeat_penalty):
             spin.valueChanged.connect(self.changed)
