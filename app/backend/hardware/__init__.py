@@ -17,6 +17,7 @@ from .types import (
     HardwareInfo,
     HardwareSnapshot,
     LlamaBackendInfo,
+    LoadedModelInfo,
     RamInfo,
 )
 
@@ -29,6 +30,7 @@ __all__ = [
     "HardwareMonitor",
     "HardwareSnapshot",
     "LlamaBackendInfo",
+    "LoadedModelInfo",
     "NvmlLike",
     "NvmlSession",
     "RamInfo",

@@ -102,3 +102,18 @@ class HardwareSnapshot:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+@dataclass(frozen=True)
+class LoadedModelInfo:
+    """Where one loaded model lives, for the hardware page (filled from the engine's plan)."""
+
+    name: str
+    n_layers: int
+    gpu_layers: int  # llama.cpp n_gpu_layers (n_layers + 1 includes the output layer)
+    n_ctx: int
+    type_k: str = "f16"
+    type_v: str = "f16"
+    gpu_bytes: int = 0
+    cpu_bytes: int = 0
+    pid: int | None = None
