@@ -11,12 +11,12 @@ import sys
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from PySide6.QtCore import QTimer  # noqa: E402
-from PySide6.QtWidgets import QApplication  # noqa: E402
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
 
-from app.backend.core import HearthCore  # noqa: E402
-from app.backend.engine.types import EngineState  # noqa: E402
-from app.ui.app import HearthApp  # noqa: E402
+from app.backend.core import HearthCore
+from app.backend.engine.types import EngineState
+from app.ui.app import HearthApp
 
 
 def main() -> int:
