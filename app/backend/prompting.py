@@ -13,6 +13,7 @@ from typing import Any, Literal
 from app.backend.engine.types import ModelInfo
 from app.backend.gguf import GGUFError, read_header
 from app.backend.templates import (
+    FALLBACKS,
     ChatTemplate,
     RenderedPrompt,
     TemplateChoice,
@@ -64,7 +65,7 @@ class PromptBuilder:
         try:
             if self._compiled is None:
                 self._compiled = ChatTemplate(self.choice.template, name=self.model_name)
-            return self._compiled.render(
+            rendered = self._compiled.render(
                 full,
                 bos_token=self.bos_token,
                 eos_token=self.eos_token,
@@ -72,6 +73,20 @@ class PromptBuilder:
             )
         except TemplateError as exc:
             raise PromptError(str(exc)) from exc
+        family = FALLBACKS.get(self.choice.family or "")
+        if family is None:
+            return rendered
+        return RenderedPrompt(
+            rendered.text, rendered.starts_with_bos, (*rendered.stop, *family.stop)
+        )
+
+    def validate(self) -> None:
+        """Compile the chat template now, so a refused template is reported at once."""
+        if self.choice.mode == "chat" and self.choice.template and self._compiled is None:
+            try:
+                self._compiled = ChatTemplate(self.choice.template, name=self.model_name)
+            except TemplateError as exc:
+                raise PromptError(str(exc)) from exc
 
 
 def prompt_builder_for(

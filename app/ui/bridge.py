@@ -32,8 +32,23 @@ from app.backend.engine.types import (
 )
 from app.backend.library import LocalModel, ModelNotFound
 from app.backend.prompting import PromptBuilder, PromptError, prompt_builder_for
+from app.backend.settings import PerModelSettings, Settings
+from app.backend.templates import TemplateOverride, get_fallback
 
 SAVE_INTERVAL_S = 0.25
+
+
+@dataclass(frozen=True)
+class TemplateInfo:
+    """What the prompt-template dialog shows for the loaded model."""
+
+    model_id: str
+    mode: str
+    source: str
+    reason: str
+    template: str
+    override_mode: str | None
+    has_override_template: bool
 
 
 @dataclass
@@ -54,6 +69,7 @@ class Bridge(QObject):
     engine_changed = Signal(object)  # EngineStatus
     load_progress = Signal(float)
     prompt_mode_changed = Signal(str, str)  # mode, reason
+    template_info = Signal(object)  # TemplateInfo for the loaded model
     conversations_listed = Signal(list)  # list[Conversation]
     conversation_opened = Signal(object, list)  # Conversation, list[Message]
     reply_started = Signal(int, int)  # conversation id, message id
@@ -94,13 +110,73 @@ class Bridge(QObject):
             self.error.emit(f"Could not load {model.id}: {exc}")
             return
         self._model = model
+        self._rebuild_prompt(info, self._template_override(model.id))
+
+    def _template_override(self, model_id: str) -> TemplateOverride | None:
+        per_model = self.core.settings_store.load().per_model.get(model_id)
+        if per_model is None or not (per_model.template_mode or per_model.template_override):
+            return None
+        mode = (
+            per_model.template_mode if per_model.template_mode in ("chat", "completion") else None
+        )
+        return TemplateOverride(mode=mode, template=per_model.template_override)  # type: ignore[arg-type]
+
+    def _rebuild_prompt(self, info: Any, override: TemplateOverride | None) -> bool:
+        assert self._model is not None
         try:
-            self._builder = prompt_builder_for(model.path, info)
+            builder = prompt_builder_for(self._model.path, info, override)
+            builder.validate()
         except PromptError as exc:
             self.error.emit(str(exc))
-            self._builder = None
+            return False
+        self._builder = builder
+        self.prompt_mode_changed.emit(builder.mode, builder.reason)
+        return True
+
+    @Slot()
+    def request_template_info(self) -> None:
+        builder, model = self._builder, self._model
+        if builder is None or model is None:
+            self.error.emit("Load a model first to see or change its prompt template.")
             return
-        self.prompt_mode_changed.emit(self._builder.mode, self._builder.reason)
+        choice = builder.choice
+        template = choice.template or get_fallback(choice.fallback_family or "chatml").template
+        override = self._template_override(model.id)
+        self.template_info.emit(
+            TemplateInfo(
+                model_id=model.id,
+                mode=choice.mode,
+                source=choice.source,
+                reason=choice.reason,
+                template=template,
+                override_mode=override.mode if override else None,
+                has_override_template=bool(override and override.template),
+            )
+        )
+
+    @Slot(str, str, str)
+    def set_template_override(self, model_id: str, mode: str, template: str) -> None:
+        """Per-model mode ("auto", "chat", "completion") and template ("" keeps the model's)."""
+        if self._model is None or self._model.id != model_id:
+            self.error.emit("That model is no longer loaded.")
+            return
+        override = TemplateOverride(
+            mode=mode if mode in ("chat", "completion") else None,  # type: ignore[arg-type]
+            template=template or None,
+        )
+        if not self._rebuild_prompt(self.core.engine.status.info, override):
+            return  # refused template: nothing saved, the previous choice stays
+
+        def remember(settings: Settings) -> None:
+            entry = settings.per_model.setdefault(model_id, PerModelSettings())
+            entry.template_mode = override.mode
+            entry.template_override = override.template
+
+        try:
+            self.core.settings_store.update(remember)
+        except Exception as exc:
+            self.error.emit(f"Could not save the template choice: {exc}")
+        self.request_template_info()
 
     def _load_params_for(self, model: LocalModel) -> LoadParams:
         defaults = self.core.settings.load_defaults.to_dict()

@@ -221,3 +221,35 @@ def test_ui_thread_never_blocks_while_loading_and_streaming(
     # show as a stall of a second or more.
     assert worst < 400, f"UI thread stalled for {worst} ms"
     assert _stored_messages(hearth)[-1].stats.completion_tokens > 10
+
+
+def test_prompt_template_mode_switch_is_remembered_per_model(
+    qtbot, make_app, tiny_home: Path
+) -> None:
+    hearth = make_app()
+    _load_first_model(qtbot, hearth)
+    assert "Completion" in hearth.chat.model_bar.mode_label.text()
+    hearth.chat.template_button.click()
+    qtbot.waitUntil(lambda: hearth.chat.template_dialog is not None, timeout=5_000)
+    dialog = hearth.chat.template_dialog
+    assert dialog is not None
+    assert "<|im_start|>" in dialog.editor.toPlainText()  # the ChatML fallback, ready to edit
+    dialog.mode.setCurrentIndex(dialog.mode.findData("chat"))
+    dialog.accept()
+    qtbot.waitUntil(lambda: "Chat" in hearth.chat.model_bar.mode_label.text(), timeout=5_000)
+    saved = hearth.core.settings_store.load().per_model["acme/tiny-llama/F32"]
+    assert saved.template_mode == "chat"
+
+
+def test_a_hostile_template_is_refused_and_the_previous_choice_stays(
+    qtbot, make_app, tiny_home: Path
+) -> None:
+    hearth = make_app()
+    _load_first_model(qtbot, hearth)
+    hearth.bridge.set_template_override(
+        "acme/tiny-llama/F32", "chat", "{{ ().__class__.__base__.__subclasses__() }}"
+    )
+    qtbot.waitUntil(lambda: hearth.chat.notice.isVisible(), timeout=5_000)
+    assert "Tiny Llama" in hearth.chat.notice.text()
+    assert "Completion" in hearth.chat.model_bar.mode_label.text()
+    assert "acme/tiny-llama/F32" not in hearth.core.settings_store.load().per_model

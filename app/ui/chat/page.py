@@ -7,7 +7,7 @@ to the bridge's slots (queued into the bridge's thread).
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal, Slot
-from PySide6.QtWidgets import QLabel, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QPushButton, QSplitter, QVBoxLayout, QWidget
 
 from app.backend.chats import Conversation, Message
 from app.backend.engine.client import EngineStatus
@@ -16,6 +16,7 @@ from app.ui.chat.composer import Composer
 from app.ui.chat.conversation_list import ConversationList
 from app.ui.chat.model_bar import ModelBar
 from app.ui.chat.params_panel import ParamsPanel
+from app.ui.chat.template_dialog import TemplateDialog
 from app.ui.chat.transcript import Transcript
 
 EMPTY_HINT_NO_MODEL = "No model loaded. Choose a model at the top and press Load, then type below."
@@ -36,6 +37,8 @@ class ChatPage(QWidget):
     send = Signal(int, str, str, object)
     regenerate = Signal(int, str, object)
     stop = Signal()
+    request_template_info = Signal()
+    set_template_override = Signal(str, str, str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -59,7 +62,16 @@ class ChatPage(QWidget):
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(self.conversations)
         splitter.addWidget(center)
-        splitter.addWidget(self.params)
+        self.template_button = QPushButton("Prompt template…")
+        self.template_button.setAccessibleName("Prompt template")
+        self.template_button.setToolTip("Chat or completion mode, and the chat template, per model")
+        self.template_button.setEnabled(False)
+        side = QWidget()
+        side_layout = QVBoxLayout(side)
+        side_layout.setContentsMargins(0, 0, 0, 0)
+        side_layout.addWidget(self.params, 1)
+        side_layout.addWidget(self.template_button)
+        splitter.addWidget(side)
         splitter.setStretchFactor(1, 1)
         splitter.setSizes([220, 700, 260])
         layout = QVBoxLayout(self)
@@ -81,6 +93,8 @@ class ChatPage(QWidget):
         self.composer.send_requested.connect(self._on_send)
         self.composer.stop_requested.connect(self.stop)
         self.composer.regenerate_requested.connect(self._on_regenerate)
+        self.template_button.clicked.connect(self.request_template_info)
+        self.template_dialog: TemplateDialog | None = None
 
     def connect_bridge(self, bridge: object) -> None:
         """Wire both directions; the bridge lives in another thread, so calls are queued."""
@@ -97,6 +111,9 @@ class ChatPage(QWidget):
         self.send.connect(b.send)  # type: ignore[attr-defined]
         self.regenerate.connect(b.regenerate)  # type: ignore[attr-defined]
         self.stop.connect(b.stop, Qt.ConnectionType.DirectConnection)  # type: ignore[attr-defined]
+        self.request_template_info.connect(b.request_template_info)  # type: ignore[attr-defined]
+        self.set_template_override.connect(b.set_template_override)  # type: ignore[attr-defined]
+        b.template_info.connect(self._show_template_dialog)  # type: ignore[attr-defined]
         b.models_listed.connect(self.model_bar.set_models)  # type: ignore[attr-defined]
         b.engine_changed.connect(self._on_engine_status)  # type: ignore[attr-defined]
         b.load_progress.connect(self.model_bar.set_progress)  # type: ignore[attr-defined]
@@ -151,6 +168,7 @@ class ChatPage(QWidget):
     def _on_engine_status(self, status: EngineStatus) -> None:
         self.model_bar.set_status(status)
         self._engine_ready = status.state is EngineState.READY
+        self.template_button.setEnabled(self._engine_ready)
         if status.state is EngineState.ERROR:
             self.show_notice(status.message)
         elif status.state in (EngineState.READY, EngineState.LOADING):
@@ -160,6 +178,19 @@ class ChatPage(QWidget):
     def show_notice(self, message: str) -> None:
         self.notice.setText(message)
         self.notice.show()
+
+    @Slot(object)
+    def _show_template_dialog(self, info: object) -> None:
+        if self.template_dialog is not None and self.template_dialog.isVisible():
+            return  # the dialog asked for a refresh after saving; it is already open
+        dialog = TemplateDialog(info, self)
+        self.template_dialog = dialog
+        dialog.accepted.connect(lambda: self._template_chosen(dialog))
+        dialog.open()
+
+    def _template_chosen(self, dialog: TemplateDialog) -> None:
+        mode, template = dialog.choice()
+        self.set_template_override.emit(dialog.info.model_id, mode, template)  # type: ignore[attr-defined]
 
     def _on_send(self, text: str) -> None:
         if self.current is None:
