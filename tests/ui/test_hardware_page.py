@@ -149,3 +149,10 @@ def test_screenshot(page: HardwarePage, tmp_path: Path) -> None:
             assert page.grab().save(str(shots / f"hardware_page_{colors.name}.png"))
     finally:
         app.setPalette(original)
+
+
+def test_show_error_then_cleared_by_snapshot(page: HardwarePage) -> None:
+    page.show_error("Could not read hardware usage: boom")
+    assert not page.gpu_error.isHidden() and "boom" in page.gpu_error.text()
+    page.show_snapshot(snapshot(0, gpus=False))
+    assert page.gpu_error.isHidden()

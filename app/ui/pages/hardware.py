@@ -366,6 +366,13 @@ class HardwarePage(QWidget):
                 power.detail.setText("not reported by this GPU")
         self.gpu_error.setText(snapshot.gpu_error or "")
         self.gpu_error.setVisible(bool(snapshot.gpu_error) and bool(self._gpu_tiles))
+        self.gpu_error.setAccessibleName("Hardware status")
+
+    @Slot(str)
+    def show_error(self, message: str) -> None:
+        """A failed poll or detection (the bridge reports it); cleared by the next snapshot."""
+        self.gpu_error.setText(message)
+        self.gpu_error.setVisible(bool(message))
 
     @Slot(object)
     def show_loaded_models(self, models: Sequence[LoadedModelInfo]) -> None:
