@@ -75,11 +75,15 @@ class HearthApp:
         except ImportError:
             return ComingSoonPage("Hardware", HARDWARE_WHAT, GLYPHS["Hardware"]), None
         page = HardwarePage()
-        return page, HardwareController(page, self._engine_status)
+        return page, HardwareController(page, self._engine_status, kv_types=self._kv_types)
 
     def _engine_status(self) -> tuple[EngineStatus, int | None]:
         engine = self.core.engine
         return engine.status, engine.engine_pid
+
+    def _kv_types(self) -> tuple[str, str]:
+        load = self.core.settings.load_defaults
+        return load.type_k, load.type_v
 
     # ------------------------------------------------------------------ actions
     def new_chat(self) -> None:

@@ -50,7 +50,7 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.setWindowTitle("Hearth")
         self.resize(1280, 800)
-        self.setMinimumSize(QSize(900, 560))
+        self.setMinimumSize(QSize(720, 480))
         self.sidebar = QListWidget()
         self.sidebar.setObjectName("sidebar")
         self.sidebar.setAccessibleName("Sections")

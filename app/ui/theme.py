@@ -262,7 +262,8 @@ _ARROW_SVG = (
 
 def arrow_files(colour: str) -> tuple[str, str]:
     """Small up/down arrow SVGs in ``colour`` (QSS can only draw arrows from images)."""
-    folder = Path(tempfile.gettempdir()) / f"hearth-theme-{os.getuid() if hasattr(os, 'getuid') else 0}"
+    user = os.getuid() if hasattr(os, "getuid") else 0
+    folder = Path(tempfile.gettempdir()) / f"hearth-theme-{user}"
     folder.mkdir(parents=True, exist_ok=True)
     out: list[str] = []
     for name, d in (("up", "M0 6 L4.5 0 L9 6 Z"), ("down", "M0 0 L4.5 6 L9 0 Z")):
@@ -297,8 +298,13 @@ class ThemeManager(QObject):
         if self._app.style().name().lower() != "fusion":
             # Fusion draws consistently from the palette on every platform.
             self._app.setStyle("Fusion")
-        self._app.setPalette(build_palette(colors))
-        self._app.setStyleSheet(build_stylesheet(colors, self.font_size))
+        # Re-applying identical looks would re-polish every widget for nothing.
+        palette = build_palette(colors)
+        if palette != self._app.palette():
+            self._app.setPalette(palette)
+        sheet = build_stylesheet(colors, self.font_size)
+        if sheet != self._app.styleSheet():
+            self._app.setStyleSheet(sheet)
         self.changed.emit(colors.name)
         return colors
 

@@ -8,15 +8,32 @@ requests.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, Protocol
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Protocol
 
 from PySide6.QtCore import QEvent, QObject, QThread, QTimer, Signal, Slot
 
 from app.backend.engine.client import EngineStatus
-from app.backend.hardware import HardwareInfo, HardwareMonitor, HardwareSnapshot, detect_hardware
+from app.backend.engine.types import EngineState
+from app.backend.hardware import (
+    HardwareInfo,
+    HardwareMonitor,
+    HardwareSnapshot,
+    LoadedModelInfo,
+    detect_hardware,
+)
 
 POLL_INTERVAL_MS = 1000
+
+
+def _default_monitor() -> HardwareMonitor:
+    return HardwareMonitor()
+
+
+def _default_detect() -> HardwareInfo:
+    """Looked up at call time so tests can replace ``detect_hardware`` on this module."""
+    return detect_hardware()
 
 
 class HardwareView(Protocol):
@@ -24,7 +41,33 @@ class HardwareView(Protocol):
 
     def show_snapshot(self, snapshot: HardwareSnapshot) -> None: ...
     def show_static_info(self, info: HardwareInfo) -> None: ...
-    def show_loaded_models(self, *args: Any) -> None: ...
+    def show_loaded_models(self, models: Sequence[LoadedModelInfo]) -> None: ...
+
+
+def loaded_models(
+    status: EngineStatus,
+    pid: int | None,
+    snapshot: HardwareSnapshot | None,
+    kv_types: tuple[str, str] = ("f16", "f16"),
+) -> list[LoadedModelInfo]:
+    """The engine's model as the Hardware page lists it (RAM is the engine's RSS)."""
+    if status.state is not EngineState.READY or status.info is None:
+        return []
+    info = status.info
+    name = status.model_path.stem if status.model_path else Path(info.path).stem
+    rss = snapshot.process_rss_bytes.get(pid, 0) if snapshot is not None and pid else 0
+    return [
+        LoadedModelInfo(
+            name=name,
+            n_layers=info.n_layers,
+            gpu_layers=info.n_gpu_layers,
+            n_ctx=info.n_ctx,
+            type_k=kv_types[0],
+            type_v=kv_types[1],
+            cpu_bytes=rss,
+            pid=pid,
+        )
+    ]
 
 
 class _Worker(QObject):
@@ -78,16 +121,19 @@ class HardwareController(QObject):
         page: QObject,
         engine_status: Callable[[], tuple[EngineStatus, int | None]],
         *,
+        kv_types: Callable[[], tuple[str, str]] = lambda: ("f16", "f16"),
         interval_ms: int = POLL_INTERVAL_MS,
-        monitor_factory: Callable[[], HardwareMonitor] = HardwareMonitor,
-        detect: Callable[[], HardwareInfo] = detect_hardware,
+        monitor_factory: Callable[[], HardwareMonitor] | None = None,
+        detect: Callable[[], HardwareInfo] | None = None,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
         self.page = page
         self._engine_status = engine_status
+        self._kv_types = kv_types
+        self._shown_models: list[LoadedModelInfo] | None = None
         self.worker_thread: QThread | None = None
-        self._worker = _Worker(monitor_factory, detect)
+        self._worker = _Worker(monitor_factory or _default_monitor, detect or _default_detect)
         self._worker.sampled.connect(self._on_sampled)
         self._worker.detected.connect(self._on_detected)
         self._worker.failed.connect(self._on_failed)
@@ -109,11 +155,10 @@ class HardwareController(QObject):
         return self.timer.isActive()
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if watched is self.page:
-            if event.type() == QEvent.Type.Show:
-                self._start_polling()
-            elif event.type() == QEvent.Type.Hide:
-                self.timer.stop()
+        if watched is self.page and event.type() == QEvent.Type.Show:
+            QTimer.singleShot(0, self._start_polling)  # outside Qt's show machinery
+        elif watched is self.page and event.type() == QEvent.Type.Hide:
+            self.timer.stop()
         return False
 
     def _start_polling(self) -> None:
@@ -133,24 +178,24 @@ class HardwareController(QObject):
 
     @Slot()
     def tick(self) -> None:
-        status, pid = self._engine_status()
-        self._show_models(status, pid)
-        if self._in_flight or self.worker_thread is None:
+        if self._in_flight or self.worker_thread is None or self._stopped:
             return
+        _status, pid = self._engine_status()
         self._in_flight = True
         self.samples_requested += 1
         self._request_sample.emit((pid,) if pid else ())
 
-    def _show_models(self, status: EngineStatus, pid: int | None) -> None:
-        show = getattr(self.page, "show_loaded_models", None)
-        if show is not None:
-            show(status, pid)
-
     @Slot(object)
     def _on_sampled(self, snapshot: HardwareSnapshot) -> None:
         self._in_flight = False
-        if not self._stopped:
-            self.page.show_snapshot(snapshot)  # type: ignore[attr-defined]
+        if self._stopped or not self.timer.isActive():
+            return  # hidden meanwhile: don't repaint what nobody sees
+        self.page.show_snapshot(snapshot)  # type: ignore[attr-defined]
+        status, pid = self._engine_status()
+        models = loaded_models(status, pid, snapshot, self._kv_types())
+        if models != self._shown_models:
+            self._shown_models = models
+            self.page.show_loaded_models(models)  # type: ignore[attr-defined]
 
     @Slot(object)
     def _on_detected(self, info: HardwareInfo) -> None:
