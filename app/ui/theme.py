@@ -295,9 +295,11 @@ class ThemeManager(QObject):
             self.font_size = font_size
         colors = colors_for(self.mode)
         _current = colors
-        if self._app.style().name().lower() != "fusion":
-            # Fusion draws consistently from the palette on every platform.
+        if not self._app.property("hearthFusion"):
+            # Fusion draws consistently from the palette on every platform. (Once: with a
+            # stylesheet set, style().name() no longer says "fusion".)
             self._app.setStyle("Fusion")
+            self._app.setProperty("hearthFusion", True)
         # Re-applying identical looks would re-polish every widget for nothing.
         palette = build_palette(colors)
         if palette != self._app.palette():
