@@ -5,8 +5,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import partial
 
-from PySide6.QtCore import QByteArray, QSize, Qt, Signal
-from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
+from PySide6.QtCore import QByteArray, QEvent, QRectF, QSize, Qt, Signal
+from PySide6.QtGui import (
+    QCloseEvent,
+    QColor,
+    QFont,
+    QIcon,
+    QKeySequence,
+    QPainter,
+    QPalette,
+    QPixmap,
+    QShortcut,
+)
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -30,14 +40,33 @@ SHORTCUTS = {
 # Glyphs every bundled font (DejaVu included) can draw; emoji fonts are not a given.
 GLYPHS = {
     "Chat": "✎",
-    "Discover": "⌕",
+    "Discover": "⚲",
     "My Models": "▤",
     "Hardware": "▥",
     "Server": "⇄",
     "Settings": "⚙",
 }
 SIDEBAR_WIDTH = 184
+ICON_SIZE = 18
 _NATIVE = QKeySequence.SequenceFormat.NativeText
+
+
+def glyph_icon(glyph: str, colour: QColor, size: int = ICON_SIZE) -> QIcon:
+    """A text glyph drawn centred in a square: icons without shipping image files."""
+    ratio = 2.0  # sharp on high-DPI screens
+    pixmap = QPixmap(int(size * ratio), int(size * ratio))
+    pixmap.setDevicePixelRatio(ratio)
+    pixmap.fill(Qt.GlobalColor.transparent)
+    painter = QPainter(pixmap)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    painter.setRenderHint(QPainter.RenderHint.TextAntialiasing)
+    font = QFont(painter.font())
+    font.setPixelSize(int(size * 0.85))
+    painter.setFont(font)
+    painter.setPen(colour)
+    painter.drawText(QRectF(0, 0, size, size), Qt.AlignmentFlag.AlignCenter, glyph)
+    painter.end()
+    return QIcon(pixmap)
 
 
 class MainWindow(QMainWindow):
@@ -60,7 +89,7 @@ class MainWindow(QMainWindow):
         self.stack = QStackedWidget()
         self.pages = pages
         for name in SECTIONS:
-            item = QListWidgetItem(f"{GLYPHS[name]}   {name}")
+            item = QListWidgetItem(name)
             item.setToolTip(f"{name} ({QKeySequence(SHORTCUTS[name]).toString(_NATIVE)})")
             item.setData(Qt.ItemDataRole.AccessibleTextRole, name)
             item.setSizeHint(QSize(SIDEBAR_WIDTH - 20, 38))
@@ -68,6 +97,8 @@ class MainWindow(QMainWindow):
             page = pages[name]
             page.setAccessibleName(name)
             self.stack.addWidget(page)
+        self.sidebar.setIconSize(QSize(ICON_SIZE, ICON_SIZE))
+        self._paint_icons()
         self.sidebar.currentRowChanged.connect(self._on_row)
 
         title = QLabel("◆ Hearth")
@@ -126,6 +157,17 @@ class MainWindow(QMainWindow):
 
     def geometry_b64(self) -> str:
         return bytes(self.saveGeometry().toBase64().data()).decode()
+
+    def _paint_icons(self) -> None:
+        """Glyph icons of one size, so labels line up; repainted in the theme's text colour."""
+        colour = self.palette().color(QPalette.ColorRole.WindowText)
+        for row, name in enumerate(SECTIONS):
+            self.sidebar.item(row).setIcon(glyph_icon(GLYPHS[name], colour))
+
+    def changeEvent(self, event: QEvent) -> None:
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.PaletteChange:
+            self._paint_icons()
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.closing.emit()

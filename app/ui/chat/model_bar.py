@@ -217,7 +217,9 @@ class ModelBar(QWidget):
     def _apply_state(self, state: EngineState) -> None:
         loading = state is EngineState.LOADING
         self.load_button.setText("Cancel" if loading else "Load")
-        self.load_button.setObjectName("" if loading else "primary")
+        # The call to action is Load only while nothing is loaded.
+        wanted = state in (EngineState.EMPTY, EngineState.ERROR)
+        self.load_button.setObjectName("primary" if wanted else "")
         repolish(self.load_button)
         self.load_button.setEnabled(loading or self.picker.count() > 0)
         self.eject_button.setEnabled(state is EngineState.READY)

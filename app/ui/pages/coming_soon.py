@@ -28,7 +28,7 @@ class ComingSoonPage(QWidget):
 
         card = QFrame()
         card.setObjectName("card")
-        card.setMaximumWidth(520)
+        card.setFixedWidth(520)  # a fixed width lets the wrapped text take its full height
         inner = QVBoxLayout(card)
         inner.setContentsMargins(32, 28, 32, 28)
         inner.setSpacing(10)
