@@ -18,6 +18,10 @@ from tests.helpers.gguf_factory import write_not_gguf, write_tiny_llama
 
 pytest.importorskip("llama_cpp")
 
+# Greedy on the starter model this runs to max_tokens (checked: 400 of 400) instead of
+# stopping at "\nUser:" after a few tokens as short prompts do.
+LONG_REPLY_PROMPT = "Count from 1 to 500, separated by commas."
+
 
 @pytest.fixture
 def tiny_home(isolated_home: Path) -> Path:
@@ -113,7 +117,8 @@ def test_stop_ends_the_reply_and_keeps_what_was_written(
     _load_first_model(qtbot, hearth)
     hearth.chat.params.max_tokens.setValue(100_000)
     hearth.chat.params.repeat_penalty.setValue(1.0)
-    _send(qtbot, hearth, "go on forever")
+    hearth.chat.params.temperature.setValue(0.0)
+    _send(qtbot, hearth, LONG_REPLY_PROMPT)
     qtbot.waitUntil(lambda: len(hearth.chat.transcript.streamed_text) > 20, timeout=30_000)
     clicked = time.monotonic()
     hearth.chat.composer.stop_button.click()
@@ -123,7 +128,7 @@ def test_stop_ends_the_reply_and_keeps_what_was_written(
     assert reply.status == "cancelled"
     assert reply.stop_reason == "cancelled"
     assert reply.content
-    assert "Stopped" in hearth.chat.transcript.toPlainText()
+    qtbot.waitUntil(lambda: "Stopped" in hearth.chat.transcript.toPlainText(), timeout=5_000)
 
 
 def test_regenerate_replaces_the_last_reply(qtbot, make_app, tiny_home: Path) -> None:
@@ -151,7 +156,8 @@ def test_engine_killed_mid_reply_keeps_partial_text_and_can_reload(
     _load_first_model(qtbot, hearth)
     hearth.chat.params.max_tokens.setValue(100_000)
     hearth.chat.params.repeat_penalty.setValue(1.0)
-    _send(qtbot, hearth, "keep talking")
+    hearth.chat.params.temperature.setValue(0.0)
+    _send(qtbot, hearth, LONG_REPLY_PROMPT)
     qtbot.waitUntil(lambda: len(hearth.chat.transcript.streamed_text) > 40, timeout=30_000)
     qtbot.wait(600)  # let a partial save happen
     pid = hearth.core.engine.engine_pid

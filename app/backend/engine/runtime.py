@@ -326,7 +326,21 @@ class LlamaRuntime:
 
 
 def _default_threads() -> int:
-    import os
+    return default_thread_count()
 
-    count = os.cpu_count() or 2
-    return max(1, count if count <= 4 else count // 2)
+
+def default_thread_count() -> int:
+    """Threads for decoding when the user has not chosen: one per physical core, but leave a
+    core free for the window when there are no SMT siblings to absorb it.
+
+    llama.cpp's worker threads spin at their barriers; with every core taken, any other busy
+    process (the window redrawing, a browser) stalls them all. Measured on a 2-core machine
+    under light background load: 2 threads 6.5-7 tok/s, 1 thread 15.5-16 tok/s.
+    """
+    import psutil
+
+    logical = psutil.cpu_count(logical=True) or 1
+    physical = psutil.cpu_count(logical=False) or logical
+    if logical > physical:
+        return physical
+    return max(1, physical - 1)
