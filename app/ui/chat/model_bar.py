@@ -125,9 +125,9 @@ class ModelBar(QWidget):
             size = f"{model.size_bytes / 1e9:.1f} GB" if model.size_bytes >= 1e9 else (
                 f"{model.size_bytes / 1e6:.0f} MB"
             )
-            self.picker.addItem(f"{model.id}  ·  {size}", model.id)
+            self.picker.addItem(model.id, model.id)
             self.picker.setItemData(
-                self.picker.count() - 1, str(model.path), Qt.ItemDataRole.ToolTipRole
+                self.picker.count() - 1, f"{size} · {model.path}", Qt.ItemDataRole.ToolTipRole
             )
         if self.picker.count() == 0:
             self.picker.setPlaceholderText(NO_MODELS_PLACEHOLDER)

@@ -156,7 +156,7 @@ def _stats_line(message: Message, c: Colors, with_stats: bool) -> str:
 
 def _message_html(message: Message, c: Colors, with_stats: bool = True) -> str:
     role = _ROLE_NAMES.get(message.role, message.role)
-    body = html.escape(message.content).replace("\n", "<br>")
+    body = html.escape(message.content.rstrip()).replace("\n", "<br>")
     if message.role == "user":
         return (
             f'<table width="100%" cellspacing="0" cellpadding="10" border="0" '
