@@ -93,7 +93,7 @@ def main() -> int:
 
     def step() -> None:
         nonlocal phase
-        state = hearth.core.engine.status.state
+        state = hearth.bridge.chat_status.state
         if phase == "idle" and chat.model_bar.picker.count() and chat.current is not None:
             marks["rss_idle"] = me.memory_info().rss
             phase = "loading"
@@ -108,7 +108,7 @@ def main() -> int:
         elif phase == "streaming" and chat.generating:
             marks.setdefault("streaming_seen", time.perf_counter())
         elif phase == "streaming" and "streaming_seen" in marks and not chat.generating:
-            engine = psutil.Process(hearth.core.engine.engine_pid)
+            engine = psutil.Process(hearth.bridge.chat_engine.engine_pid)
             marks["rss_gui_loaded"] = me.memory_info().rss
             marks["rss_engine_loaded"] = engine.memory_info().rss
             phase = "done"

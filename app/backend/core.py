@@ -10,8 +10,9 @@ from functools import cached_property
 from pathlib import Path
 
 from app.backend.chats import ChatStore
-from app.backend.engine.client import EngineClient
-from app.backend.library import ModelLibrary
+from app.backend.engine.manager import EngineManager
+from app.backend.engine.types import LoadParams
+from app.backend.library import LocalModel, ModelLibrary
 from app.backend.paths import DataPaths
 from app.backend.settings import Settings, SettingsStore
 
@@ -37,11 +38,17 @@ class HearthCore:
         return ChatStore(self.paths.chats_db)
 
     @cached_property
-    def engine(self) -> EngineClient:
-        return EngineClient(self.paths.logs)
+    def engines(self) -> EngineManager:
+        return EngineManager(self.paths.logs, self._load_defaults)
+
+    def _load_defaults(self, model: LocalModel) -> tuple[LoadParams, dict | None]:
+        """The app's default load settings and this model's remembered choices (read fresh)."""
+        settings = self.settings_store.load()
+        per_model = settings.per_model.get(model.id)
+        return settings.load_defaults, per_model.load if per_model else None
 
     def close(self) -> None:
-        if "engine" in self.__dict__:
-            self.engine.close()
+        if "engines" in self.__dict__:
+            self.engines.close()
         if "chats" in self.__dict__:
             self.chats.close()

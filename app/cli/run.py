@@ -24,7 +24,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def _run(args: argparse.Namespace) -> int:
     from app.backend.core import HearthCore
     from app.backend.engine.client import EngineLoadError
-    from app.backend.engine.types import Failed, GenerationRequest, LoadParams, TokenChunk
+    from app.backend.engine.types import Failed, GenerationRequest, TokenChunk
+    from app.backend.gguf import GGUFError
     from app.backend.library import ModelNotFound
     from app.backend.prompting import PromptError, prompt_builder_for
     from app.cli.output import fail
@@ -43,7 +44,6 @@ def _run(args: argparse.Namespace) -> int:
         sampling.temperature = args.temperature
     if args.seed is not None:
         sampling.seed = args.seed
-    load = LoadParams.from_dict({**core.settings.load_defaults.to_dict(), "n_ctx": args.ctx})
     handle = None
 
     def interrupt(_signum: int, _frame: object) -> None:
@@ -51,8 +51,9 @@ def _run(args: argparse.Namespace) -> int:
             handle.cancel()
 
     try:
-        core.engine.load(model.path, load)
-        builder = prompt_builder_for(model.path, core.engine.status.info)
+        params, _plan = core.engines.plan(model, {"n_ctx": args.ctx})
+        engine = core.engines.load(model, params)
+        builder = prompt_builder_for(model.path, engine.status.info)
         mode = builder.mode if args.mode == "auto" else args.mode
         rendered = builder.render(
             [{"role": "user", "content": prompt}],
@@ -63,7 +64,7 @@ def _run(args: argparse.Namespace) -> int:
         sampling.stop = [*sampling.stop, *rendered.stop]
         request = GenerationRequest(rendered.text, sampling, add_bos=not rendered.starts_with_bos)
         previous = signal.signal(signal.SIGINT, interrupt)
-        handle = core.engine.submit(request)
+        handle = engine.submit(request)
         final = None
         for event in handle.events():
             if isinstance(event, TokenChunk):
@@ -83,7 +84,7 @@ def _run(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
         return 0
-    except (EngineLoadError, PromptError) as exc:
+    except (EngineLoadError, PromptError, GGUFError) as exc:
         return fail(str(exc))
     finally:
         core.close()

@@ -9,6 +9,7 @@ from PySide6.QtWidgets import QApplication, QWidget
 
 from app.backend.core import HearthCore
 from app.backend.engine.client import EngineStatus
+from app.backend.engine.types import EngineState
 from app.backend.settings import Settings
 from app.ui.bridge import Bridge
 from app.ui.chat.page import ChatPage
@@ -78,7 +79,9 @@ class HearthApp:
         return page, HardwareController(page, self._engine_status, kv_types=self._kv_types)
 
     def _engine_status(self) -> tuple[EngineStatus, int | None]:
-        engine = self.core.engine
+        engine = self.bridge.chat_engine
+        if engine is None:
+            return EngineStatus(EngineState.EMPTY), None
         return engine.status, engine.engine_pid
 
     def _kv_types(self) -> tuple[str, str]:

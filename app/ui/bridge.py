@@ -16,17 +16,23 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from PySide6.QtCore import QObject, Signal, Slot
+from PySide6.QtCore import QObject, Qt, Signal, Slot
 
 from app.backend.chats import ChatStoreError
 from app.backend.core import HearthCore
-from app.backend.engine.client import EngineLoadError, EngineNotReady, EngineStatus, RequestHandle
+from app.backend.engine.client import (
+    EngineClient,
+    EngineLoadError,
+    EngineNotReady,
+    EngineStatus,
+    RequestHandle,
+)
 from app.backend.engine.types import (
+    EngineState,
     Event,
     Failed,
     Finished,
     GenerationRequest,
-    LoadParams,
     SamplingParams,
     TokenChunk,
 )
@@ -83,8 +89,20 @@ class Bridge(QObject):
         self._loader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hearth-loader")
         self._reply: _Reply | None = None
         self._builder: PromptBuilder | None = None
-        self._model: LocalModel | None = None
-        core.engine.add_listener(self._on_engine_status)
+        self._model: LocalModel | None = None  # the chat's model once loaded
+        self._chat_model_id: str | None = None  # the chat's model, loading or loaded
+        self.chat_status = EngineStatus(EngineState.EMPTY)  # last state reported to the UI
+        self.engine_changed.connect(self._remember_status, Qt.ConnectionType.DirectConnection)
+        core.engines.add_listener(self._on_engine_status)
+
+    def _remember_status(self, status: EngineStatus) -> None:
+        self.chat_status = status
+
+    @property
+    def chat_engine(self) -> EngineClient | None:
+        """The engine serving the chat (None when no model is loaded for it)."""
+        model_id = self._chat_model_id
+        return self.core.engines.get(model_id) if model_id else None
 
     # ------------------------------------------------------------------ models
     @Slot()
@@ -101,16 +119,27 @@ class Bridge(QObject):
         self._loader.submit(self._load, model)
 
     def _load(self, model: LocalModel) -> None:
-        params = self._load_params_for(model)
+        previous = self._chat_model_id
+        self._chat_model_id = model.id
+        self._model = None
+        self._builder = None
+        if previous and previous != model.id:
+            self.core.engines.unload(previous)
         try:
-            info = self.core.engine.load(model.path, params, on_progress=self.load_progress.emit)
-        except EngineLoadError:
-            return  # the engine status carries the message
+            engine = self.core.engines.load(model, on_progress=self.load_progress.emit)
+        except EngineLoadError as exc:
+            if self._chat_model_id == model.id:
+                self.engine_changed.emit(
+                    EngineStatus(EngineState.ERROR, model.path, None, str(exc))
+                )
+            return
         except Exception as exc:
             self.error.emit(f"Could not load {model.id}: {exc}")
             return
+        if self._chat_model_id != model.id:
+            return  # the user picked another model meanwhile
         self._model = model
-        self._rebuild_prompt(info, self._template_override(model.id))
+        self._rebuild_prompt(engine.status.info, self._template_override(model.id))
 
     def _template_override(self, model_id: str) -> TemplateOverride | None:
         per_model = self.core.settings_store.load().per_model.get(model_id)
@@ -164,7 +193,8 @@ class Bridge(QObject):
             mode=mode if mode in ("chat", "completion") else None,  # type: ignore[arg-type]
             template=template or None,
         )
-        if not self._rebuild_prompt(self.core.engine.status.info, override):
+        engine = self.chat_engine
+        if engine is None or not self._rebuild_prompt(engine.status.info, override):
             return  # refused template: nothing saved, the previous choice stays
 
         def remember(settings: Settings) -> None:
@@ -178,26 +208,20 @@ class Bridge(QObject):
             self.error.emit(f"Could not save the template choice: {exc}")
         self.request_template_info()
 
-    def _load_params_for(self, model: LocalModel) -> LoadParams:
-        defaults = self.core.settings.load_defaults.to_dict()
-        per_model = self.core.settings.per_model.get(model.id)
-        if per_model is not None and per_model.load:
-            defaults.update(per_model.load)
-        params = LoadParams.from_dict(defaults)
-        if model.n_ctx_train:
-            params.n_ctx = min(params.n_ctx, model.n_ctx_train)
-        return params
-
     @Slot()
     def cancel_load(self) -> None:
-        self.core.engine.cancel_load()
+        if self._chat_model_id:
+            self.core.engines.cancel_load(self._chat_model_id)
 
     @Slot()
     def unload_model(self) -> None:
-        self._loader.submit(self.core.engine.unload)
+        model_id = self._chat_model_id
+        if model_id:
+            self._loader.submit(self.core.engines.unload, model_id)
 
-    def _on_engine_status(self, status: EngineStatus) -> None:
-        self.engine_changed.emit(status)
+    def _on_engine_status(self, model_id: str, status: EngineStatus) -> None:
+        if model_id == self._chat_model_id:
+            self.engine_changed.emit(status)
 
     # ------------------------------------------------------------ conversations
     @Slot()
@@ -314,8 +338,11 @@ class Bridge(QObject):
             {**sampling.to_dict(), "stop": [*sampling.stop, *rendered.stop]}
         )
         request = GenerationRequest(rendered.text, sampling, add_bos=not rendered.starts_with_bos)
+        engine = self.chat_engine
         try:
-            reply.handle = self.core.engine.submit(request, on_event=self._on_event)
+            if engine is None:
+                raise EngineNotReady("The model is no longer loaded. Load it again.")
+            reply.handle = engine.submit(request, on_event=self._on_event)
         except EngineNotReady as exc:
             self._finish(reply, "error", error=str(exc))
 

@@ -28,7 +28,7 @@ def main() -> int:
 
     def step() -> None:
         nonlocal turn
-        engine = hearth.core.engine.status.state
+        engine = hearth.bridge.chat_status.state
         if engine is EngineState.EMPTY and chat.model_bar.picker.count():
             chat.model_bar.load_button.click()
         elif engine is EngineState.READY and chat.current is not None and not chat.generating:

@@ -71,7 +71,7 @@ def _load_first_model(qtbot, hearth: HearthApp) -> None:
     bar = hearth.chat.model_bar
     qtbot.waitUntil(lambda: bar.picker.count() > 0, timeout=10_000)
     bar.load_button.click()
-    qtbot.waitUntil(lambda: hearth.core.engine.status.state is EngineState.READY, timeout=60_000)
+    qtbot.waitUntil(lambda: hearth.bridge.chat_status.state is EngineState.READY, timeout=60_000)
     qtbot.waitUntil(lambda: bar.mode_label.text() != "", timeout=10_000)
 
 
@@ -160,7 +160,9 @@ def test_engine_killed_mid_reply_keeps_partial_text_and_can_reload(
     _send(qtbot, hearth, LONG_REPLY_PROMPT)
     qtbot.waitUntil(lambda: len(hearth.chat.transcript.streamed_text) > 40, timeout=30_000)
     qtbot.wait(600)  # let a partial save happen
-    pid = hearth.core.engine.engine_pid
+    engine = hearth.bridge.chat_engine
+    assert engine is not None
+    pid = engine.engine_pid
     assert pid is not None
     os.kill(pid, signal.SIGKILL)
     qtbot.waitUntil(lambda: not hearth.chat.generating, timeout=10_000)

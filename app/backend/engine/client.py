@@ -97,8 +97,9 @@ class RequestHandle:
 class EngineClient:
     """Loads one model at a time into a supervised engine process and streams requests to it."""
 
-    def __init__(self, log_dir: Path) -> None:
+    def __init__(self, log_dir: Path, log_name: str = "engine.log") -> None:
         self._log_dir = log_dir
+        self._log_name = log_name
         self._lock = threading.RLock()
         self._process: EngineProcess | None = None
         self._handles: dict[str, RequestHandle] = {}
@@ -131,7 +132,7 @@ class EngineClient:
         with self._lock:
             self._load_generation += 1
             generation = self._load_generation
-            process = EngineProcess(self._log_dir / "engine.log")
+            process = EngineProcess(self._log_dir / self._log_name)
             self._process = process
         self._set_status(EngineStatus(EngineState.LOADING, model_path))
         try:
