@@ -212,3 +212,49 @@ def test_stop_during_a_long_prompt_read_is_prompt(
         60
     )
     assert isinstance(final, Finished) and text
+
+
+def test_tokenize_counts_tokens_as_the_model_reads_them(
+    engine: EngineClient, tiny_model: Path
+) -> None:
+    engine.load(tiny_model, LoadParams(n_ctx=256))
+    with_bos = engine.tokenize("hello world", add_bos=True)
+    without = engine.tokenize("hello world", add_bos=False)
+    assert len(with_bos) == len(without) + 1
+
+
+def test_embeddings_are_normalised_and_distinguish_texts(
+    engine: EngineClient, tiny_model: Path
+) -> None:
+    engine.load(tiny_model, LoadParams(n_ctx=256))
+    a, b, a_again = engine.embed(["the cat sat", "quantum flux capacitor", "the cat sat"])
+    assert sum(x * x for x in a) == pytest.approx(1.0, abs=1e-4)
+    assert a == pytest.approx(a_again, abs=1e-5)
+    assert a != pytest.approx(b, abs=1e-3)
+    # Generation still works after embedding (separate context, cache untouched).
+    _, final = engine.submit(GenerationRequest("x", _greedy(3))).collect(60)
+    assert isinstance(final, Finished)
+
+
+@pytest.mark.starter
+def test_grammar_constrains_the_output(engine: EngineClient, starter_model_file: Path) -> None:
+    engine.load(starter_model_file, LoadParams(n_ctx=1024))
+    grammar = 'root ::= "{" ws "\\"answer\\":" ws ("\\"yes\\"" | "\\"no\\"") ws "}"\nws ::= [ \\t]*'
+    text, final = engine.submit(
+        GenerationRequest("Is the sky blue? Answer in JSON:", _greedy(20), grammar=grammar)
+    ).collect(120)
+    import json
+
+    assert json.loads(text)["answer"] in ("yes", "no")
+    assert isinstance(final, Finished)
+
+
+def test_invalid_grammar_fails_the_request_not_the_engine(
+    engine: EngineClient, tiny_model: Path
+) -> None:
+    engine.load(tiny_model, LoadParams(n_ctx=256))
+    _, final = engine.submit(GenerationRequest("x", _greedy(3), grammar="root ::= (")).collect(60)
+    assert isinstance(final, Failed)
+    assert "grammar" in final.message
+    _, again = engine.submit(GenerationRequest("x", _greedy(3))).collect(60)
+    assert isinstance(again, Finished)

@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from app.backend.engine.process import EngineCrashed, EngineLoadError, EngineProcess
 from app.backend.engine.protocol import ChannelClosed, Message
@@ -28,11 +29,22 @@ from app.backend.engine.types import (
     TokenChunk,
 )
 
-__all__ = ["EngineClient", "EngineCrashed", "EngineLoadError", "EngineNotReady", "RequestHandle"]
+__all__ = [
+    "EngineCallError",
+    "EngineClient",
+    "EngineCrashed",
+    "EngineLoadError",
+    "EngineNotReady",
+    "RequestHandle",
+]
 
 
 class EngineNotReady(Exception):
     """No model is loaded (or it is still loading)."""
+
+
+class EngineCallError(Exception):
+    """The engine refused a tokenize/embed call; the message says why."""
 
 
 @dataclass
@@ -106,6 +118,7 @@ class EngineClient:
         self._ids = itertools.count(1)
         self._listeners: list[Callable[[EngineStatus], None]] = []
         self._load_generation = 0
+        self._calls: dict[str, tuple[threading.Event, list[Message]]] = {}
         self.status = EngineStatus(EngineState.EMPTY)
 
     # ----------------------------------------------------------------- listeners
@@ -194,6 +207,7 @@ class EngineClient:
                     "prompt": request.prompt,
                     "sampling": request.sampling.to_dict(),
                     "add_bos": request.add_bos,
+                    "grammar": request.grammar,
                 }
             )
         except ChannelClosed:
@@ -208,6 +222,38 @@ class EngineClient:
                 process.send({"type": "cancel", "id": request_id})
             except ChannelClosed:
                 pass
+
+    def tokenize(self, text: str, add_bos: bool = True, timeout: float = 30.0) -> list[int]:
+        """Token ids of ``text`` as this model reads it (for usage counts and context meters)."""
+        return list(self._call({"type": "tokenize", "text": text, "add_bos": add_bos}, timeout))
+
+    def embed(self, texts: list[str], timeout: float = 120.0) -> list[list[float]]:
+        """Normalised embeddings, one per text."""
+        return list(self._call({"type": "embed", "texts": texts}, timeout))
+
+    def _call(self, message: Message, timeout: float) -> Any:
+        with self._lock:
+            process = self._process
+            if process is None or self.status.state is not EngineState.READY:
+                raise EngineNotReady("No model is loaded. Load a model first.")
+            call_id = f"c{next(self._ids)}"
+            done = threading.Event()
+            box: list[Message] = []
+            self._calls[call_id] = (done, box)
+        try:
+            process.send({**message, "id": call_id})
+            if not done.wait(timeout):
+                raise TimeoutError(f"The engine did not answer within {timeout:.0f} s.")
+        except ChannelClosed as exc:
+            raise EngineNotReady("The engine is not running.") from exc
+        finally:
+            with self._lock:
+                self._calls.pop(call_id, None)
+        if not box:
+            raise EngineNotReady("The engine stopped before answering.")
+        if "error" in box[0]:
+            raise EngineCallError(str(box[0]["error"]))
+        return box[0]["value"]
 
     def in_flight(self) -> int:
         with self._lock:
@@ -227,6 +273,12 @@ class EngineClient:
             self._finish(request_id, Finished(request_id, message["stop_reason"], stats))
         elif kind == "error":
             self._finish(request_id, Failed(request_id, str(message.get("message"))))
+        elif kind == "result":
+            with self._lock:
+                waiting = self._calls.get(request_id)
+            if waiting is not None:
+                waiting[1].append(message)
+                waiting[0].set()
 
     def _finish(self, request_id: str, event: Finished | Failed) -> None:
         with self._lock:
@@ -243,6 +295,10 @@ class EngineClient:
         path = self.status.model_path
         for handle in handles.values():
             handle.deliver(Failed(handle.id, reason, engine_crashed=True))
+        with self._lock:
+            waiting_calls = list(self._calls.values())
+        for done, _box in waiting_calls:
+            done.set()
         self._set_status(EngineStatus(EngineState.ERROR, path, None, reason))
 
 

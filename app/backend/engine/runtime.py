@@ -182,6 +182,7 @@ class LlamaRuntime:
         add_bos: bool,
         emit: Callable[[str, int], None],
         should_stop: Callable[[], bool],
+        grammar: str | None = None,
     ) -> GenerationResult:
         started = time.perf_counter()
         self._abort_requested = False
@@ -200,7 +201,7 @@ class LlamaRuntime:
             stats.total_time_s = time.perf_counter() - started
             return GenerationResult("cancelled", stats)
 
-        sampler = self._build_sampler(sampling)
+        sampler = self._build_sampler(sampling, grammar)
         matcher = StopStringMatcher(sampling.stop)
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         n_past = len(tokens)
@@ -292,9 +293,15 @@ class LlamaRuntime:
             raise EngineRuntimeError("The context is full (no free KV cache slot for the batch).")
         raise EngineRuntimeError(f"llama_decode failed with code {result} on {n_tokens} tokens")
 
-    def _build_sampler(self, sampling: SamplingParams) -> ll.llama_sampler_p:
+    def _build_sampler(self, sampling: SamplingParams, grammar: str | None) -> ll.llama_sampler_p:
         chain = ll.llama_sampler_chain_init(ll.llama_sampler_chain_default_params())
         add = ll.llama_sampler_chain_add
+        if grammar:
+            constraint = ll.llama_sampler_init_grammar(self.vocab, grammar.encode(), b"root")
+            if not constraint:
+                ll.llama_sampler_free(chain)
+                raise EngineRuntimeError("The output grammar is not valid GBNF.")
+            add(chain, constraint)
         if sampling.repeat_penalty != 1.0 and sampling.repeat_last_n != 0:
             add(
                 chain,
@@ -316,7 +323,54 @@ class LlamaRuntime:
         add(chain, ll.llama_sampler_init_dist(seed & 0xFFFFFFFF))
         return chain
 
+    # ------------------------------------------------------------------ embeddings
+    def embed(self, texts: list[str]) -> list[list[float]]:
+        """Mean-pooled, L2-normalised embeddings from a second, embeddings-only context.
+
+        The generation context keeps its KV cache (and prefix reuse) untouched.
+        """
+        vectors: list[list[float]] = []
+        for text in texts:
+            tokens = self.tokenize(text, add_bos=True)[: self._embed_capacity()]
+            ctx = self._embedding_context()
+            ll.llama_memory_clear(ll.llama_get_memory(ctx), True)
+            array = (ll.llama_token * len(tokens))(*tokens)
+            if ll.llama_decode(ctx, ll.llama_batch_get_one(array, len(tokens))) != 0:
+                raise EngineRuntimeError("Could not compute the embedding for this input.")
+            pointer = ll.llama_get_embeddings_seq(ctx, 0)
+            if not pointer:
+                raise EngineRuntimeError("This model does not produce embeddings.")
+            n_embd = ll.llama_model_n_embd(self.model)
+            values = [float(pointer[i]) for i in range(n_embd)]
+            norm = sum(v * v for v in values) ** 0.5 or 1.0
+            vectors.append([v / norm for v in values])
+        return vectors
+
+    def _embed_capacity(self) -> int:
+        return min(self.n_ctx, 2048)
+
+    def _embedding_context(self) -> ll.llama_context_p:
+        if getattr(self, "_embed_ctx", None) is None:
+            cparams = ll.llama_context_default_params()
+            capacity = self._embed_capacity()
+            cparams.n_ctx = capacity
+            cparams.n_batch = capacity
+            cparams.n_ubatch = capacity
+            cparams.embeddings = True
+            cparams.pooling_type = ll.LLAMA_POOLING_TYPE_MEAN
+            threads = self.params.n_threads or _default_threads()
+            cparams.n_threads = threads
+            cparams.n_threads_batch = threads
+            ctx = ll.llama_init_from_model(self.model, cparams)
+            if not ctx:
+                raise EngineRuntimeError("Not enough memory for an embeddings context.")
+            self._embed_ctx = ctx
+        return self._embed_ctx
+
     def close(self) -> None:
+        if getattr(self, "_embed_ctx", None):
+            ll.llama_free(self._embed_ctx)
+            self._embed_ctx = None
         if getattr(self, "ctx", None):
             ll.llama_free(self.ctx)
             self.ctx = None

@@ -65,6 +65,7 @@ class GenerationRequest:
     sampling: SamplingParams = field(default_factory=SamplingParams)
     add_bos: bool = True
     source: str = "chat"
+    grammar: str | None = None  # GBNF constraining the output (JSON schema, tool calls)
 
 
 StopReason = Literal["eos", "stop_string", "max_tokens", "context_limit", "cancelled", "error"]

@@ -98,11 +98,25 @@ class EngineWorker:
                 return
             if message.get("type") == "generate":
                 self.pending.append(message)
-            elif message.get("type") == "tokenize":
-                tokens = self.runtime.tokenize(message["text"], bool(message.get("add_bos")))
-                self.channel.send({"type": "tokenized", "id": message["id"], "tokens": tokens})
+            elif message.get("type") in ("tokenize", "embed"):
+                self._answer_call(message)
             while self.pending:
                 self._run(self.pending.popleft())
+
+    def _answer_call(self, message: Message) -> None:
+        """Short synchronous requests (tokenize, embed) answered with a ``result`` message."""
+        from app.backend.engine.runtime import EngineRuntimeError
+
+        request_id = message["id"]
+        try:
+            if message["type"] == "tokenize":
+                value: Any = self.runtime.tokenize(message["text"], bool(message.get("add_bos")))
+            else:
+                value = self.runtime.embed([str(t) for t in message["texts"]])
+        except EngineRuntimeError as exc:
+            self.channel.send({"type": "result", "id": request_id, "error": str(exc)})
+        else:
+            self.channel.send({"type": "result", "id": request_id, "value": value})
 
     def _run(self, message: Message) -> None:
         from app.backend.engine.runtime import EngineRuntimeError
@@ -146,6 +160,7 @@ class EngineWorker:
                 prompt=str(message["prompt"]),
                 sampling=SamplingParams.from_dict(message.get("sampling") or {}),
                 add_bos=bool(message.get("add_bos", True)),
+                grammar=message.get("grammar"),
                 emit=emit,
                 should_stop=lambda: request_id in self.cancelled,
             )
