@@ -60,6 +60,9 @@ class WindowState:
         default=None, metadata=_desc("Saved main-window geometry (Qt saveGeometry, base64).")
     )
     maximized: bool = field(default=False, metadata=_desc("Whether the window was maximized."))
+    first_run_done: bool = field(
+        default=False, metadata=_desc("Whether the first-run welcome has been shown.")
+    )
 
 
 @dataclass
