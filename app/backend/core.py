@@ -10,8 +10,10 @@ from functools import cached_property
 from pathlib import Path
 
 from app.backend.chats import ChatStore
+from app.backend.downloads import DownloadManager
 from app.backend.engine.manager import EngineManager
 from app.backend.engine.types import LoadParams
+from app.backend.hub import HubClient, HubToken
 from app.backend.library import LocalModel, ModelLibrary
 from app.backend.paths import DataPaths
 from app.backend.settings import Settings, SettingsStore
@@ -47,7 +49,32 @@ class HearthCore:
         per_model = settings.per_model.get(model.id)
         return settings.load_defaults, per_model.load if per_model else None
 
+    @cached_property
+    def hub_token(self) -> HubToken:
+        """The Hugging Face token (keyring); calls may wait on the keyring: not on a UI thread."""
+        return HubToken(self.paths.root / "secrets.json")
+
+    def hub(self) -> HubClient:
+        """A Hub client with the current token (``HF_ENDPOINT`` is honoured)."""
+        return HubClient(token=self.hub_token.get())
+
+    @cached_property
+    def downloads(self) -> DownloadManager:
+        """The download queue into the main models folder (not started: call ``start``)."""
+        return DownloadManager(
+            self.paths.downloads,
+            self.paths.models,
+            max_concurrent=self.settings.downloads.max_concurrent,
+            headers=self._hub_headers,
+        )
+
+    def _hub_headers(self) -> dict[str, str]:
+        token = self.hub_token.get()
+        return {"Authorization": f"Bearer {token}"} if token else {}
+
     def close(self) -> None:
+        if "downloads" in self.__dict__:
+            self.downloads.shutdown()
         if "engines" in self.__dict__:
             self.engines.close()
         if "chats" in self.__dict__:

@@ -18,6 +18,7 @@ SUBCOMMAND_MODULES = (
     "app.cli.models",
     "app.cli.run",
     "app.cli.plan",
+    "app.cli.pull",
     "app.cli.setup_cmd",
     "app.cli.engine_worker",
 )

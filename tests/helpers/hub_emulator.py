@@ -314,12 +314,7 @@ def _make_handler(hub: HubEmulator, host: str) -> type[BaseHTTPRequestHandler]:
 
         # -- plumbing ----------------------------------------------------------------
         def _record(self, status: int) -> None:
-            hub.record(
-                RequestRecord(
-                    host, self.command, self.path, {k.lower(): v for k, v in self.headers.items()},
-                    status,
-                )  # fmt: skip
-            )
+            hub.record(RequestRecord(host, self.command, self.path, self._hdrs(), status))
 
         def _send(
             self, status: int, body: bytes = b"", headers: dict[str, str] | None = None
@@ -419,9 +414,7 @@ def _make_handler(hub: HubEmulator, host: str) -> type[BaseHTTPRequestHandler]:
                 nxt = f"{hub.endpoint}/api/models?{qs}&cursor={start + page}"
                 headers["Link"] = f'<{nxt}>; rel="next"'
             full = "full" in query
-            self._json(
-                200, [_model_json(r, blobs=False, siblings=full) for r in items], headers
-            )
+            self._json(200, [_model_json(r, blobs=False, siblings=full) for r in items], headers)
 
         def _resolve(self, repo_id: str, revision: str, filename: str) -> None:
             repo = self._repo_or_error(repo_id)
@@ -455,7 +448,8 @@ def _make_handler(hub: HubEmulator, host: str) -> type[BaseHTTPRequestHandler]:
 
         # -- CDN host ----------------------------------------------------------------
         def _cdn(self) -> None:
-            m = re.match(r"^/repos/([^/]+/[^/]+)/([0-9a-f]{64})$", unquote(urlsplit(self.path).path))
+            path = unquote(urlsplit(self.path).path)
+            m = re.match(r"^/repos/([^/]+/[^/]+)/([0-9a-f]{64})$", path)
             repo = hub.repos.get(m.group(1)) if m else None
             found = (
                 next((f for f in repo.files.values() if f.lfs and f.sha256 == m.group(2)), None)

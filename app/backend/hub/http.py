@@ -10,7 +10,6 @@ policy. Like the Hub client, the token is never sent to another host than the Hu
 from __future__ import annotations
 
 import http.client
-import socket
 import ssl
 from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
@@ -114,7 +113,7 @@ def request(
         try:
             conn.request(method, target, headers=sent)
             resp = conn.getresponse()
-        except (OSError, http.client.HTTPException, socket.timeout) as exc:
+        except (OSError, http.client.HTTPException) as exc:
             conn.close()
             raise NetworkError(f"could not reach {urlsplit(url).netloc} ({exc})") from None
         if resp.status in (301, 302, 303, 307, 308) and resp.getheader("Location"):

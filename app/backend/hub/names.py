@@ -95,7 +95,7 @@ def parse_repo_reference(text: str, endpoint: str | None = None) -> RepoReferenc
         raise BadRepoReference(f"'{raw}' is not a Hugging Face model id; use the form user/repo.")
     repo_id = validate_repo_id("/".join(segments[:2]))
     rest = segments[2:]
-    if not rest or rest[0] == "tree" and len(rest) <= 2:
+    if not rest or (rest[0] == "tree" and len(rest) <= 2):
         revision = rest[1] if len(rest) == 2 else "main"
         return RepoReference(repo_id, quant=quant, revision=revision)
     if rest[0] in ("blob", "resolve") and len(rest) >= 3:

@@ -38,7 +38,8 @@ def read_remote_header(
                 raise http.NetworkError("the server sent no bytes for the header")
             data += chunk
         try:
-            return parse(BytesPrefixSource(data, total_size), label=label, max_header_bytes=max_bytes)
+            source = BytesPrefixSource(data, total_size)
+            return parse(source, label=label, max_header_bytes=max_bytes)
         except NeedMoreData as more:
             widened = max(more.needed_end, 2 * len(data))
             if total_size is not None:

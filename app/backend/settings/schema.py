@@ -41,6 +41,17 @@ class ModelSettings:
 
 
 @dataclass
+class DownloadSettings:
+    max_concurrent: int = field(
+        default=2, metadata=_desc("How many model files download at the same time.", min=1, max=8)
+    )
+    resume_on_start: bool = field(
+        default=True,
+        metadata=_desc("Resume downloads that were running when Hearth was closed."),
+    )
+
+
+@dataclass
 class ChatSettings:
     send_with_enter: bool = field(
         default=True,
@@ -97,6 +108,9 @@ class Settings:
         default_factory=SamplingParams, metadata=_desc("Sampling settings for new chats.")
     )
     chat: ChatSettings = field(default_factory=ChatSettings, metadata=_desc("Chat behaviour."))
+    downloads: DownloadSettings = field(
+        default_factory=DownloadSettings, metadata=_desc("Model downloads from Hugging Face.")
+    )
     window: WindowState = field(
         default_factory=WindowState, metadata=_desc("Window placement, restored on start.")
     )

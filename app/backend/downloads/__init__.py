@@ -1,0 +1,30 @@
+"""Verified, resumable downloads from the Hub into the model library."""
+
+from app.backend.downloads.manager import DownloadManager, record_id
+from app.backend.downloads.plan import plan_entry_downloads
+from app.backend.downloads.types import (
+    ACTIVE,
+    FINISHED,
+    DiskFullError,
+    DownloadError,
+    DownloadRecord,
+    DownloadSpec,
+    Status,
+    TransientError,
+    VerificationError,
+)
+
+__all__ = [
+    "ACTIVE",
+    "FINISHED",
+    "DiskFullError",
+    "DownloadError",
+    "DownloadManager",
+    "DownloadRecord",
+    "DownloadSpec",
+    "Status",
+    "TransientError",
+    "VerificationError",
+    "plan_entry_downloads",
+    "record_id",
+]

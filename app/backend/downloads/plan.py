@@ -1,0 +1,38 @@
+"""From a repo's GGUF entry to the files to fetch, with their library destinations."""
+
+from __future__ import annotations
+
+from pathlib import PurePosixPath
+
+from app.backend.downloads.types import DownloadSpec
+from app.backend.hub.client import HubClient, RepoDetails
+from app.backend.hub.files import GGUFEntry
+from app.backend.hub.names import validate_remote_filename, validate_repo_id
+
+
+def plan_entry_downloads(
+    client: HubClient, details: RepoDetails, entry: GGUFEntry
+) -> list[DownloadSpec]:
+    """One spec per part, pinned to the commit the hashes came from.
+
+    Files land in ``publisher/repo/<file name>`` (the library's layout): folders inside the
+    repo are flattened so every part of a split model sits side by side.
+    """
+    repo_id = validate_repo_id(details.repo_id)
+    specs = []
+    for part in entry.parts:
+        validate_remote_filename(part.path)
+        name = PurePosixPath(part.path).name
+        specs.append(
+            DownloadSpec(
+                repo_id=repo_id,
+                filename=part.path,
+                url=client.resolve_url(repo_id, part.path, details.commit),
+                size=part.size,
+                sha256=part.sha256,
+                dest=f"{repo_id}/{name}",
+                revision=details.commit,
+                group=entry.label,
+            )
+        )
+    return specs

@@ -1,0 +1,196 @@
+"""Fetching one file into a partial file: Range resume, sha256 while writing, stop flags.
+
+The partial file is the truth about progress: its length is where a resume starts, and its
+prefix is re-hashed first (a hash state can't be saved), so a download killed at any
+moment resumes with a correct final hash. A server that ignores Range (200 instead of 206)
+or answers for the wrong offset is detected and the file restarted, never spliced.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import os
+import re
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from app.backend.downloads.types import (
+    DiskFullError,
+    DownloadError,
+    DownloadSpec,
+    Stopped,
+    TransientError,
+)
+from app.backend.hub import http
+
+BUFFER = 1 << 20
+_CONTENT_RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+|\*)$")
+
+Progress = Callable[[int], None]
+
+
+@dataclass
+class TransferResult:
+    sha256: str
+    size: int
+
+
+def hash_prefix(
+    path: Path, length: int, should_stop: threading.Event | None = None
+) -> hashlib._Hash:
+    """sha256 of the first ``length`` bytes of ``path`` (re-hash before a resume)."""
+    h = hashlib.sha256()
+    buf = bytearray(BUFFER * 4)
+    view = memoryview(buf)
+    with open(path, "rb") as f:
+        left = length
+        while left > 0:
+            if should_stop is not None and should_stop.is_set():
+                raise Stopped()
+            n = f.readinto(view[: min(len(buf), left)])
+            if not n:
+                break
+            h.update(view[:n])
+            left -= n
+    return h
+
+
+def _disk_full(exc: OSError, path: Path) -> DiskFullError:
+    return DiskFullError(
+        f"The disk holding {path.parent} is full. Free some space, then press Resume; "
+        "what was downloaded so far is kept."
+    )
+
+
+def fetch(
+    spec: DownloadSpec,
+    part: Path,
+    *,
+    headers: dict[str, str],
+    stop: threading.Event,
+    on_progress: Progress,
+    timeout: float = 30.0,
+) -> TransferResult:
+    """Download ``spec`` into ``part`` (resuming from its length); raises on failure.
+
+    ``TransientError`` for dropped connections and 5xx (the caller retries with backoff),
+    ``DownloadError`` for permanent ones, ``DiskFullError``, ``Stopped`` when ``stop`` is set.
+    """
+    part.parent.mkdir(parents=True, exist_ok=True)
+    have = part.stat().st_size if part.exists() else 0
+    if have > spec.size:
+        have = 0
+    hasher = hash_prefix(part, have, stop) if have else hashlib.sha256()
+    on_progress(have)
+    if have == spec.size:
+        return TransferResult(hasher.hexdigest(), have)
+    sent = dict(headers)
+    if have:
+        sent["Range"] = f"bytes={have}-"
+    try:
+        resp = http.request("GET", spec.url, headers=sent, timeout=timeout)
+    except http.HttpError as exc:
+        if exc.status == 416 and have:
+            # Our partial file is not a prefix the server agrees with: start over.
+            _truncate(part, 0)
+            raise TransientError("The server refused to resume; starting this file over.") from None
+        if exc.status in (401, 403):
+            raise DownloadError(
+                f"{spec.repo_id} is gated or private: accept its terms on Hugging Face and add "
+                "an access token (Discover → Hugging Face token)."
+            ) from None
+        if exc.status == 404:
+            raise DownloadError(f"{spec.filename} is no longer on Hugging Face.") from None
+        if exc.status in (408, 425, 429) or exc.status >= 500:
+            raise TransientError(f"Hugging Face is busy ({exc.status}).") from None
+        raise DownloadError(f"The download was refused ({exc.status}: {exc}).") from None
+    except http.NetworkError as exc:
+        raise TransientError(str(exc)) from None
+
+    with resp:
+        offset = have
+        if resp.status == 200 and have:
+            # Range ignored: the body is the whole file. Restart rather than splice.
+            offset = 0
+            hasher = hashlib.sha256()
+        elif resp.status == 206:
+            match = _CONTENT_RANGE.match(resp.header("Content-Range") or "")
+            if not match or int(match.group(1)) != have:
+                _truncate(part, 0)
+                raise TransientError("The server sent the wrong part of the file; starting over.")
+            total = match.group(3)
+            if total != "*" and int(total) != spec.size:
+                raise DownloadError(
+                    f"{spec.filename} changed on Hugging Face (size {total}, expected "
+                    f"{spec.size}); look it up again."
+                )
+        length = resp.header("Content-Length")
+        if resp.status == 200 and length is not None and int(length) != spec.size:
+            raise DownloadError(
+                f"{spec.filename} changed on Hugging Face (size {length}, expected {spec.size})."
+            )
+        try:
+            fd = os.open(part, os.O_WRONLY | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise DownloadError(f"Can't write {part}: {exc.strerror}.") from None
+        try:
+            os.ftruncate(fd, offset)
+            os.lseek(fd, offset, os.SEEK_SET)
+            offset = _copy(resp, fd, hasher, offset, spec.size, stop, on_progress, part)
+        finally:
+            os.close(fd)
+    if offset != spec.size:
+        raise TransientError(f"The connection closed early ({offset} of {spec.size} bytes).")
+    return TransferResult(hasher.hexdigest(), offset)
+
+
+def _copy(
+    resp: http.Response,
+    fd: int,
+    hasher: hashlib._Hash,
+    offset: int,
+    size: int,
+    stop: threading.Event,
+    on_progress: Progress,
+    part: Path,
+) -> int:
+    buf = bytearray(BUFFER)
+    view = memoryview(buf)
+    last = 0.0
+    while offset < size:
+        if stop.is_set():
+            on_progress(offset)
+            raise Stopped()
+        n = resp.readinto(view[: min(BUFFER, size - offset)])
+        if not n:
+            break
+        chunk = view[:n]
+        try:
+            written = 0
+            while written < n:
+                written += os.write(fd, chunk[written:])
+        except OSError as exc:
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                os.ftruncate(fd, offset)  # keep only whole, hashed bytes
+                raise _disk_full(exc, part) from None
+            raise DownloadError(f"Can't write {part}: {exc.strerror}.") from None
+        hasher.update(chunk)
+        offset += n
+        now = time.monotonic()
+        if now - last >= 0.1:
+            last = now
+            on_progress(offset)
+    on_progress(offset)
+    return offset
+
+
+def _truncate(path: Path, length: int) -> None:
+    try:
+        with open(path, "r+b") as f:
+            f.truncate(length)
+    except OSError:
+        pass
