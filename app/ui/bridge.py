@@ -33,9 +33,11 @@ from app.backend.engine.types import (
     Failed,
     Finished,
     GenerationRequest,
+    LoadParams,
     SamplingParams,
     TokenChunk,
 )
+from app.backend.gguf import GGUFError
 from app.backend.library import LocalModel, ModelNotFound
 from app.backend.prompting import PromptBuilder, PromptError, prompt_builder_for
 from app.backend.settings import PerModelSettings, Settings
@@ -76,6 +78,7 @@ class Bridge(QObject):
     load_progress = Signal(float)
     prompt_mode_changed = Signal(str, str)  # mode, reason
     template_info = Signal(object)  # TemplateInfo for the loaded model
+    plan_ready = Signal(str, dict, object, object)  # model id, overrides, LoadParams, Plan
     conversations_listed = Signal(list)  # list[Conversation]
     conversation_opened = Signal(object, list)  # Conversation, list[Message]
     reply_started = Signal(int, int)  # conversation id, message id
@@ -118,7 +121,52 @@ class Bridge(QObject):
             return
         self._loader.submit(self._load, model)
 
-    def _load(self, model: LocalModel) -> None:
+    @Slot(str, dict)
+    def plan_load(self, model_id: str, overrides: dict) -> None:
+        """Plan a load for the load dialog (reads the header: off the UI thread)."""
+
+        def plan() -> None:
+            try:
+                model = self.core.library.resolve(model_id)
+                params, load_plan = self.core.engines.plan(model, overrides)
+            except (ModelNotFound, GGUFError) as exc:
+                self.error.emit(str(exc))
+                return
+            self.plan_ready.emit(model_id, overrides, params, load_plan)
+
+        self._loader.submit(plan)
+
+    @Slot(str, dict, bool)
+    def load_model_with(self, model_id: str, overrides: dict, remember: bool) -> None:
+        """Load with the user's choices from the load dialog, remembered per model."""
+        try:
+            model = self.core.library.resolve(model_id)
+        except ModelNotFound as exc:
+            self.error.emit(str(exc))
+            return
+        if remember:
+
+            def save(settings: Settings) -> None:
+                settings.per_model.setdefault(model_id, PerModelSettings()).load = dict(overrides)
+
+            try:
+                self.core.settings_store.update(save)
+            except Exception as exc:
+                self.error.emit(f"Could not remember the load settings: {exc}")
+
+        def load_planned() -> None:
+            try:
+                params, _plan = self.core.engines.plan(model, overrides)
+            except GGUFError as exc:
+                self.engine_changed.emit(
+                    EngineStatus(EngineState.ERROR, model.path, None, str(exc))
+                )
+                return
+            self._load(model, params)
+
+        self._loader.submit(load_planned)
+
+    def _load(self, model: LocalModel, params: LoadParams | None = None) -> None:
         previous = self._chat_model_id
         self._chat_model_id = model.id
         self._model = None
@@ -126,7 +174,7 @@ class Bridge(QObject):
         if previous and previous != model.id:
             self.core.engines.unload(previous)
         try:
-            engine = self.core.engines.load(model, on_progress=self.load_progress.emit)
+            engine = self.core.engines.load(model, params, on_progress=self.load_progress.emit)
         except EngineLoadError as exc:
             if self._chat_model_id == model.id:
                 self.engine_changed.emit(

@@ -261,3 +261,29 @@ def test_a_hostile_template_is_refused_and_the_previous_choice_stays(
     assert "Tiny Llama" in hearth.chat.notice.text()
     assert "Completion" in hearth.chat.model_bar.mode_label.text()
     assert "acme/tiny-llama/F32" not in hearth.core.settings_store.load().per_model
+
+
+def test_load_dialog_shows_the_plan_and_remembers_choices(qtbot, make_app, tiny_home: Path) -> None:
+    hearth = make_app()
+    bar = hearth.chat.model_bar
+    qtbot.waitUntil(lambda: bar.picker.count() > 0, timeout=10_000)
+    bar.options_button.click()
+    dialog = hearth.chat.load_dialog
+    assert dialog is not None
+    qtbot.waitUntil(lambda: "Estimated memory" in dialog.numbers.text(), timeout=10_000)
+    assert dialog.verdict.text() == "CPU only"
+    assert dialog.n_ctx.value() == 512  # the tiny model's trained context caps the default
+    dialog.n_ctx.setValue(256)
+    qtbot.waitUntil(lambda: "context 256 tokens" in dialog.numbers.text(), timeout=10_000)
+    dialog.load_button.click()
+    qtbot.waitUntil(lambda: hearth.bridge.chat_status.state is EngineState.READY, timeout=60_000)
+    engine = hearth.bridge.chat_engine
+    assert engine is not None and engine.status.info is not None
+    assert engine.status.info.n_ctx == 256
+    saved = hearth.core.settings_store.load().per_model["acme/tiny-llama/F32"]
+    assert saved.load is not None and saved.load["n_ctx"] == 256
+    # Next time the remembered choice is offered again.
+    bar.options_button.click()
+    again = hearth.chat.load_dialog
+    assert again is not None and again is not dialog
+    qtbot.waitUntil(lambda: again.n_ctx.value() == 256, timeout=10_000)

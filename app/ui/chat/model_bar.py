@@ -32,6 +32,7 @@ NO_MODELS_PLACEHOLDER = "No models yet: run 'make setup' or add a .gguf file"
 
 class ModelBar(QWidget):
     load_requested = Signal(str)
+    options_requested = Signal(str)
     cancel_load_requested = Signal()
     eject_requested = Signal()
     refresh_requested = Signal()
@@ -50,6 +51,9 @@ class ModelBar(QWidget):
         self.load_button = QPushButton("Load")
         self.load_button.setObjectName("primary")
         self.load_button.setAccessibleName("Load model")
+        self.options_button = QPushButton("⚙")
+        self.options_button.setAccessibleName("Load with options")
+        self.options_button.setToolTip("Load with options: memory estimate, GPU layers, context")
         self.eject_button = QPushButton("⏏ Eject")
         self.eject_button.setAccessibleName("Eject model")
         self.eject_button.setToolTip("Unload the model and free its memory")
@@ -102,6 +106,7 @@ class ModelBar(QWidget):
         layout = row
         layout.addWidget(self.picker, 1)
         layout.addWidget(self.load_button)
+        layout.addWidget(self.options_button)
         layout.addWidget(self.eject_button)
         layout.addSpacing(4)
         layout.addWidget(self.progress)
@@ -110,6 +115,7 @@ class ModelBar(QWidget):
 
         self.load_button.clicked.connect(self._on_load_clicked)
         self.eject_button.clicked.connect(self.eject_requested)
+        self.options_button.clicked.connect(self._on_options_clicked)
         self._state = EngineState.EMPTY
         self._loading_name = ""
         self._set_pill("empty", "No model loaded", "Choose a model and press Load.")
@@ -122,8 +128,10 @@ class ModelBar(QWidget):
         for model in models:
             if model.error:
                 continue
-            size = f"{model.size_bytes / 1e9:.1f} GB" if model.size_bytes >= 1e9 else (
-                f"{model.size_bytes / 1e6:.0f} MB"
+            size = (
+                f"{model.size_bytes / 1e9:.1f} GB"
+                if model.size_bytes >= 1e9
+                else (f"{model.size_bytes / 1e6:.0f} MB")
             )
             self.picker.addItem(model.id, model.id)
             self.picker.setItemData(
@@ -206,6 +214,11 @@ class ModelBar(QWidget):
         self.state_label.setProperty("state", state)
         repolish(self.state_label)
 
+    def _on_options_clicked(self) -> None:
+        model_id = self.selected_model_id()
+        if model_id:
+            self.options_requested.emit(model_id)
+
     def _on_load_clicked(self) -> None:
         if self._state is EngineState.LOADING:
             self.cancel_load_requested.emit()
@@ -223,5 +236,5 @@ class ModelBar(QWidget):
         repolish(self.load_button)
         self.load_button.setEnabled(loading or self.picker.count() > 0)
         self.eject_button.setEnabled(state is EngineState.READY)
+        self.options_button.setEnabled(not loading and self.picker.count() > 0)
         self.picker.setEnabled(not loading)
-

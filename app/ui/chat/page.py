@@ -7,6 +7,7 @@ to the bridge's slots (queued into the bridge's thread).
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import QLabel, QPushButton, QSplitter, QVBoxLayout, QWidget
 
 from app.backend.chats import Conversation, Message
@@ -14,6 +15,7 @@ from app.backend.engine.client import EngineStatus
 from app.backend.engine.types import EngineState, SamplingParams
 from app.ui.chat.composer import Composer
 from app.ui.chat.conversation_list import ConversationList
+from app.ui.chat.load_dialog import LoadDialog
 from app.ui.chat.model_bar import ModelBar
 from app.ui.chat.params_panel import ParamsPanel
 from app.ui.chat.template_dialog import TemplateDialog
@@ -39,6 +41,8 @@ class ChatPage(QWidget):
     stop = Signal()
     request_template_info = Signal()
     set_template_override = Signal(str, str, str)
+    plan_load = Signal(str, dict)
+    load_model_with = Signal(str, dict, bool)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -68,12 +72,19 @@ class ChatPage(QWidget):
         self.template_button.setEnabled(False)
         side = QWidget()
         side_layout = QVBoxLayout(side)
-        side_layout.setContentsMargins(0, 0, 0, 0)
+        side_layout.setContentsMargins(0, 0, 10, 10)
         side_layout.addWidget(self.params, 1)
         side_layout.addWidget(self.template_button)
         splitter.addWidget(side)
         splitter.setStretchFactor(1, 1)
         splitter.setSizes([220, 700, 260])
+        # On a narrow window the conversation matters most: the side panels give way first
+        # (they can be dragged back open).
+        center.setMinimumWidth(360)
+        splitter.setCollapsible(1, False)
+        self.splitter = splitter
+        self._side = side
+        self._auto_collapsed = False
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(splitter)
@@ -95,6 +106,19 @@ class ChatPage(QWidget):
         self.composer.regenerate_requested.connect(self._on_regenerate)
         self.template_button.clicked.connect(self.request_template_info)
         self.template_dialog: TemplateDialog | None = None
+        self.load_dialog: LoadDialog | None = None
+        self.model_bar.options_requested.connect(self._show_load_dialog)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        narrow = self.width() < 900
+        sizes = self.splitter.sizes()
+        if narrow and sizes[2] > 0 and not self._auto_collapsed:
+            self._auto_collapsed = True
+            self.splitter.setSizes([min(sizes[0], 180), sizes[1] + sizes[2], 0])
+        elif not narrow and self._auto_collapsed:
+            self._auto_collapsed = False
+            self.splitter.setSizes([220, max(self.width() - 500, 360), 260])
 
     def connect_bridge(self, bridge: object) -> None:
         """Wire both directions; the bridge lives in another thread, so calls are queued."""
@@ -114,6 +138,9 @@ class ChatPage(QWidget):
         self.request_template_info.connect(b.request_template_info)  # type: ignore[attr-defined]
         self.set_template_override.connect(b.set_template_override)  # type: ignore[attr-defined]
         b.template_info.connect(self._show_template_dialog)  # type: ignore[attr-defined]
+        self.plan_load.connect(b.plan_load)  # type: ignore[attr-defined]
+        self.load_model_with.connect(b.load_model_with)  # type: ignore[attr-defined]
+        b.plan_ready.connect(self._on_plan_ready)  # type: ignore[attr-defined]
         b.models_listed.connect(self.model_bar.set_models)  # type: ignore[attr-defined]
         b.engine_changed.connect(self._on_engine_status)  # type: ignore[attr-defined]
         b.load_progress.connect(self.model_bar.set_progress)  # type: ignore[attr-defined]
@@ -178,6 +205,20 @@ class ChatPage(QWidget):
     def show_notice(self, message: str) -> None:
         self.notice.setText(message)
         self.notice.show()
+
+    @Slot(str)
+    def _show_load_dialog(self, model_id: str) -> None:
+        dialog = LoadDialog(model_id, self)
+        self.load_dialog = dialog
+        dialog.plan_requested.connect(self.plan_load)
+        dialog.load_confirmed.connect(self.load_model_with)
+        dialog.open()
+        self.plan_load.emit(model_id, {})
+
+    @Slot(str, dict, object, object)
+    def _on_plan_ready(self, model_id: str, overrides: dict, params: object, plan: object) -> None:
+        if self.load_dialog is not None:
+            self.load_dialog.show_plan(model_id, overrides, params, plan)  # type: ignore[arg-type]
 
     @Slot(object)
     def _show_template_dialog(self, info: object) -> None:
