@@ -139,6 +139,7 @@ class HubEmulator:
         for server in (self._api, self._cdn):
             server.daemon_threads = True
         self._threads: list[threading.Thread] = []
+        self._conns: set[socket.socket] = set()
 
     # -- lifecycle -----------------------------------------------------------------------
     @property
@@ -161,6 +162,13 @@ class HubEmulator:
         for server in (self._api, self._cdn):
             server.shutdown()
             server.server_close()
+        with self._lock:
+            conns = list(self._conns)
+        for conn in conns:  # keep-alive connections would keep answering otherwise
+            try:
+                conn.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
         for t in self._threads:
             t.join(5)
 
@@ -311,6 +319,19 @@ def _make_handler(hub: HubEmulator, host: str) -> type[BaseHTTPRequestHandler]:
 
         def log_message(self, format: str, *args: Any) -> None:
             pass
+
+        def setup(self) -> None:
+            super().setup()
+            with hub._lock:
+                hub._conns.add(self.connection)
+
+        def finish(self) -> None:
+            try:
+                super().finish()
+            except OSError:
+                pass
+            with hub._lock:
+                hub._conns.discard(self.connection)
 
         # -- plumbing ----------------------------------------------------------------
         def _record(self, status: int) -> None:
@@ -546,3 +567,33 @@ def serve_forever(port_file: Path | None = None) -> None:  # pragma: no cover - 
 
 if __name__ == "__main__":  # pragma: no cover
     serve_forever(Path(os.environ["PORT_FILE"]) if "PORT_FILE" in os.environ else None)
+
+
+# ----------------------------------------------------------------------- pytest fixtures
+# Imported by the conftest files of the hub/download tests.
+import pytest  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def gguf_small(tmp_path_factory: pytest.TempPathFactory) -> bytes:
+    """A real GGUF of ~0.7 MB (a tiny llama with a chat template)."""
+    from tests.helpers.gguf_factory import write_tiny_llama
+
+    path = tmp_path_factory.mktemp("gguf") / "small.gguf"
+    return write_tiny_llama(path, chat_template="{{ messages }}").read_bytes()
+
+
+@pytest.fixture(scope="session")
+def gguf_medium(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A real GGUF of ~5 MB on disk, for transfers long enough to pause and kill."""
+    from tests.helpers.gguf_factory import write_tiny_llama
+
+    path = tmp_path_factory.mktemp("gguf") / "medium.gguf"
+    return write_tiny_llama(path, n_layers=3, n_embd=160, n_head=4, n_head_kv=2, seed=3)
+
+
+@pytest.fixture
+def hub() -> Any:
+    """A running emulator, stopped after the test."""
+    with HubEmulator() as emulator:
+        yield emulator
