@@ -9,6 +9,7 @@ was lost. Interrupted downloads come back as queued and resume with a Range requ
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import threading
@@ -30,6 +31,7 @@ from app.backend.downloads.types import (
     TransientError,
     VerificationError,
 )
+from app.backend.hub import http
 
 log = logging.getLogger(__name__)
 Listener = Callable[[DownloadRecord], None]
@@ -66,6 +68,7 @@ class DownloadManager:
         self._listeners: list[Listener] = []
         self._stops: dict[str, threading.Event] = {}
         self._threads: dict[str, threading.Thread] = {}
+        self._responses: dict[str, http.Response] = {}
         self._state = StateFile(downloads_dir / "state.json")
         self._records: dict[str, DownloadRecord] = {}
         self._started = False
@@ -141,8 +144,7 @@ class DownloadManager:
                 return
             rec = rec.with_(status="paused", speed_bps=0.0, error="")
             self._records[rid] = rec
-            if rid in self._stops:
-                self._stops[rid].set()
+            self._stop_locked(rid)
         self._publish(rec, save=True)
 
     def resume(self, rid: str) -> None:
@@ -165,7 +167,7 @@ class DownloadManager:
             self._records[rid] = rec
             running = rid in self._threads
             if running:
-                self._stops[rid].set()
+                self._stop_locked(rid)
         if not running:
             self.part_path(rid).unlink(missing_ok=True)
         self._publish(rec, save=True)
@@ -198,14 +200,30 @@ class DownloadManager:
         with self._lock:
             self._closing = True
             threads = list(self._threads.values())
-            for stop in self._stops.values():
-                stop.set()
+            for rid in list(self._stops):
+                self._stop_locked(rid)
         for t in threads:
             t.join(timeout)
         with self._lock:
             self._save_locked()
 
     # ------------------------------------------------------------------ internals
+    def _stop_locked(self, rid: str) -> None:
+        """Set the stop flag and unblock a read in progress (no waiting for the socket)."""
+        stop = self._stops.get(rid)
+        if stop is not None:
+            stop.set()
+        resp = self._responses.get(rid)
+        if resp is not None:
+            resp.abort()
+
+    def _track(self, rid: str, resp: http.Response | None) -> None:
+        with self._lock:
+            if resp is None:
+                self._responses.pop(rid, None)
+            else:
+                self._responses[rid] = resp
+
     def _publish(self, rec: DownloadRecord, *, save: bool = False) -> None:
         with self._changed:
             self._changed.notify_all()
@@ -303,7 +321,12 @@ class DownloadManager:
             try:
                 check_disk_space(self.downloads_dir, max(0, spec.size - start_bytes), margin=0)
                 result = transfer.fetch(
-                    spec, part, headers=self._headers(), stop=stop, on_progress=progress
+                    spec,
+                    part,
+                    headers=self._headers(),
+                    stop=stop,
+                    on_progress=progress,
+                    on_open=functools.partial(self._track, rid),
                 )
                 rec = self._update(rid, status="verifying", bytes_done=result.size, speed_bps=0.0)
                 if rec is None:

@@ -73,6 +73,7 @@ def fetch(
     headers: dict[str, str],
     stop: threading.Event,
     on_progress: Progress,
+    on_open: Callable[[http.Response | None], None] = lambda _r: None,
     timeout: float = 30.0,
 ) -> TransferResult:
     """Download ``spec`` into ``part`` (resuming from its length); raises on failure.
@@ -111,6 +112,9 @@ def fetch(
     except http.NetworkError as exc:
         raise TransientError(str(exc)) from None
 
+    on_open(resp)
+    if stop.is_set():
+        resp.abort()
     with resp:
         offset = have
         if resp.status == 200 and have:
@@ -143,6 +147,7 @@ def fetch(
             offset = _copy(resp, fd, hasher, offset, spec.size, stop, on_progress, part)
         finally:
             os.close(fd)
+            on_open(None)
     if offset != spec.size:
         raise TransientError(f"The connection closed early ({offset} of {spec.size} bytes).")
     return TransferResult(hasher.hexdigest(), offset)
@@ -158,17 +163,25 @@ def _copy(
     on_progress: Progress,
     part: Path,
 ) -> int:
-    buf = bytearray(BUFFER)
-    view = memoryview(buf)
     last = 0.0
     while offset < size:
         if stop.is_set():
             on_progress(offset)
             raise Stopped()
-        n = resp.readinto(view[: min(BUFFER, size - offset)])
+        try:
+            data = resp.read_some(min(BUFFER, size - offset))
+        except http.NetworkError:
+            if stop.is_set():  # the reader was unblocked on purpose
+                on_progress(offset)
+                raise Stopped() from None
+            raise
+        n = len(data)
         if not n:
+            if stop.is_set():
+                on_progress(offset)
+                raise Stopped()
             break
-        chunk = view[:n]
+        chunk = memoryview(data)
         try:
             written = 0
             while written < n:

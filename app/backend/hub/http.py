@@ -10,6 +10,7 @@ policy. Like the Hub client, the token is never sent to another host than the Hu
 from __future__ import annotations
 
 import http.client
+import socket
 import ssl
 from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
@@ -44,11 +45,21 @@ class Response:
     def header(self, name: str) -> str | None:
         return self.headers.get(name)
 
-    def readinto(self, buffer: memoryview) -> int:
+    def read_some(self, limit: int) -> bytes:
+        """Whatever has arrived, up to ``limit`` bytes (b"" at the end): never waits to fill."""
         try:
-            return self._resp.readinto(buffer)
-        except (OSError, http.client.HTTPException) as exc:
+            return self._resp.read1(limit)
+        except (OSError, http.client.HTTPException, ValueError) as exc:
             raise NetworkError(f"the connection dropped ({exc or type(exc).__name__})") from None
+
+    def abort(self) -> None:
+        """Unblock a reader in another thread (pause, cancel, shutdown)."""
+        sock = self._conn.sock
+        if sock is not None:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
 
     def read(self, limit: int) -> bytes:
         try:
