@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from app.backend.downloads import transfer
-from app.backend.downloads.finalize import check_disk_space, verify_and_install
+from app.backend.downloads.finalize import SPACE_MARGIN, check_disk_space, verify_and_install
 from app.backend.downloads.state import StateFile
 from app.backend.downloads.types import (
     ACTIVE,
@@ -56,12 +56,14 @@ class DownloadManager:
         headers: Callable[[], dict[str, str]] = dict,
         max_attempts: int = 8,
         backoff_s: tuple[float, float] = (0.5, 30.0),
+        space_margin: int = SPACE_MARGIN,
     ) -> None:
         self.downloads_dir = downloads_dir
         self.models_folder = models_folder
         self.max_concurrent = max(1, max_concurrent)
         self.max_attempts = max_attempts
         self.backoff_s = backoff_s
+        self.space_margin = space_margin
         self._headers = headers
         self._lock = threading.RLock()
         self._changed = threading.Condition(self._lock)
@@ -129,7 +131,7 @@ class DownloadManager:
                 return self._records[rid]
             part = self.part_path(rid)
             have = part.stat().st_size if part.exists() else 0
-            check_disk_space(self.downloads_dir, max(0, spec.size - have))
+            check_disk_space(self.downloads_dir, max(0, spec.size - have), self.space_margin)
             rec = DownloadRecord(rid, spec, "queued", bytes_done=have, created_at=time.time())
             self._records.pop(rid, None)
             self._records[rid] = rec
