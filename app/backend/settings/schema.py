@@ -91,6 +91,66 @@ class PerModelSettings:
 
 
 @dataclass
+class ServerSettings:
+    """The local API server (OpenAI, Anthropic and Ollama dialects); see ``app.backend.server``."""
+
+    auto_start: bool = field(
+        default=False, metadata=_desc("Start the local API server when Hearth opens.")
+    )
+    host: str = field(
+        default="127.0.0.1",
+        metadata=_desc(
+            "Address the server listens on; 127.0.0.1 also listens on ::1 (this computer only)."
+        ),
+    )
+    port: int = field(
+        default=4327, metadata=_desc("TCP port of the local API server.", min=1, max=65535)
+    )
+    serve_on_network: bool = field(
+        default=False,
+        metadata=_desc(
+            "Also accept connections from the local network (needs at least one API token)."
+        ),
+    )
+    jit_loading: bool = field(
+        default=True,
+        metadata=_desc("Load a downloaded model on the first request that names it."),
+    )
+    idle_ttl_minutes: int = field(
+        default=60,
+        metadata=_desc(
+            "Unload a model the server loaded after this many idle minutes (0 = never).",
+            min=0,
+            max=10_080,
+        ),
+    )
+    cors_origins: list[str] = field(
+        default_factory=list,
+        metadata=_desc("Web origins allowed to call the API from a browser (empty = none)."),
+    )
+    log_prompts: bool = field(
+        default=False, metadata=_desc("Write prompt text into the server's request log.")
+    )
+    max_queue: int = field(
+        default=128,
+        metadata=_desc(
+            "Requests that may wait for the engine; more are refused with 503.", min=1, max=4096
+        ),
+    )
+    max_parallel: int = field(
+        default=4,
+        metadata=_desc(
+            "Requests per model handed to the engine at once (the chat gets a fair turn).",
+            min=1,
+            max=64,
+        ),
+    )
+    max_body_mb: int = field(
+        default=16, metadata=_desc("Largest request body accepted, in MiB.", min=1, max=1024)
+    )
+
+
+@dataclass
 class Settings:
     version: int = field(
         default=SETTINGS_VERSION, metadata=_desc("Schema version of the settings file.")
@@ -113,6 +173,9 @@ class Settings:
     )
     window: WindowState = field(
         default_factory=WindowState, metadata=_desc("Window placement, restored on start.")
+    )
+    server: ServerSettings = field(
+        default_factory=ServerSettings, metadata=_desc("The local API server.")
     )
     per_model: dict[str, PerModelSettings] = field(
         default_factory=dict, metadata=_desc("Settings remembered per model, keyed by model id.")

@@ -1,0 +1,351 @@
+"""OpenAI dialect: ``/v1/models``, ``/v1/chat/completions``, ``/v1/completions``,
+``/v1/embeddings``."""
+
+from __future__ import annotations
+
+import base64
+import secrets
+import struct
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from app.backend.library import LocalModel
+from app.backend.server.common import (
+    Run,
+    base_sampling,
+    generation,
+    get,
+    log_prompt,
+    prepare,
+    read_json,
+    service_of,
+)
+from app.backend.server.errors import ApiError, error_body
+from app.backend.server.grammars import (
+    forced_functions,
+    json_object_grammar,
+    parse_tool_calls,
+    schema_grammar,
+    tool_call_grammar,
+    tool_functions,
+    tool_style,
+)
+from app.backend.server.prompts import (
+    arguments_dict,
+    render_chat,
+    sampling_from,
+    text_of,
+    with_prompt_stops,
+)
+from app.backend.server.request_log import annotate
+from app.backend.server.streaming import sse, sse_response
+from app.backend.templates import RenderedPrompt
+
+SAMPLING_KEYS = {
+    "temperature": "temperature",
+    "top_p": "top_p",
+    "top_k": "top_k",
+    "min_p": "min_p",
+    "repeat_penalty": "repeat_penalty",
+    "max_tokens": "max_tokens",
+    "max_completion_tokens": "max_tokens",
+    "seed": "seed",
+    "stop": "stop",
+}
+FINISH = {"max_tokens": "length", "context_limit": "length"}
+
+
+def finish_reason(stop_reason: str) -> str:
+    return FINISH.get(stop_reason, "stop")
+
+
+def model_entry(model: LocalModel) -> dict[str, Any]:
+    try:
+        created = int(model.path.stat().st_mtime)
+    except OSError:
+        created = 0
+    return {
+        "id": model.id,
+        "object": "model",
+        "created": created,
+        "owned_by": model.id.split("/", 1)[0],
+    }
+
+
+async def list_models(request: Request) -> Response:
+    models = await service_of(request).models()
+    return JSONResponse({"object": "list", "data": [model_entry(m) for m in models]})
+
+
+async def get_model(request: Request) -> Response:
+    name = request.path_params["model_id"]
+    for model in await service_of(request).models():
+        if model.id == name:
+            return JSONResponse(model_entry(model))
+    raise ApiError(404, f"The model '{name}' does not exist.", "model_not_found")
+
+
+# ------------------------------------------------------------------- chat
+def chat_messages(raw: Any) -> list[dict[str, Any]]:
+    if not isinstance(raw, list) or not raw:
+        raise ApiError(400, "'messages' must be a non-empty list.")
+    messages = []
+    for item in raw:
+        if not isinstance(item, dict) or not isinstance(item.get("role"), str):
+            raise ApiError(400, "Each message needs a 'role'.")
+        role = "system" if item["role"] == "developer" else item["role"]
+        if role not in ("system", "user", "assistant", "tool"):
+            raise ApiError(400, f"Unknown message role '{item['role']}'.")
+        message: dict[str, Any] = {"role": role, "content": text_of(item.get("content"))}
+        if item.get("tool_calls"):
+            calls = item["tool_calls"]
+            if not isinstance(calls, list):
+                raise ApiError(400, "'tool_calls' must be a list.")
+            message["tool_calls"] = [
+                {
+                    "id": c.get("id"),
+                    "type": "function",
+                    "function": {
+                        "name": (c.get("function") or {}).get("name"),
+                        "arguments": arguments_dict((c.get("function") or {}).get("arguments")),
+                    },
+                }
+                for c in calls
+                if isinstance(c, dict)
+            ]
+        if item.get("tool_call_id"):
+            message["tool_call_id"] = item["tool_call_id"]
+        messages.append(message)
+    return messages
+
+
+def response_grammar(body: dict[str, Any]) -> str | None:
+    fmt = get(body, "response_format", dict)
+    if fmt is None or fmt.get("type") in (None, "text"):
+        return None
+    if fmt.get("type") == "json_object":
+        return json_object_grammar()
+    if fmt.get("type") == "json_schema":
+        spec = fmt.get("json_schema")
+        if not isinstance(spec, dict) or not isinstance(spec.get("schema"), dict):
+            raise ApiError(400, "'response_format.json_schema.schema' must be an object.")
+        return schema_grammar(spec["schema"])
+    raise ApiError(400, f"Unknown response_format type '{fmt.get('type')}'.")
+
+
+async def chat_completions(request: Request) -> Response:
+    body = await read_json(request)
+    messages = chat_messages(body.get("messages"))
+    if get(body, "n", int, 1) != 1:
+        raise ApiError(400, "Only n=1 is supported.")
+    stream = bool(get(body, "stream", bool, False))
+    prepared = await prepare(request, body.get("model"))
+    functions = tool_functions(body["tools"]) if body.get("tools") else []
+    choice = body.get("tool_choice")
+    use_tools = bool(functions) and choice != "none"
+    rendered = render_chat(
+        prepared.builder, messages, [{"type": "function", "function": f} for f in functions]
+        if use_tools else None
+    )  # fmt: skip
+    grammar = response_grammar(body)
+    forced = forced_functions(functions, choice) if use_tools else None
+    if forced:
+        if grammar:
+            raise ApiError(400, "Use either a forced tool call or response_format, not both.")
+        grammar = tool_call_grammar(forced, tool_style(prepared.builder.choice.template))
+    sampling = sampling_from(base_sampling(request, prepared.engine), body, SAMPLING_KEYS)
+    with_prompt_stops(sampling, rendered)
+    log_prompt(request, rendered.text)
+    run = Run(request, prepared, generation(rendered, sampling, grammar))
+    reply_id = f"chatcmpl-{secrets.token_hex(12)}"
+    created = int(time.time())
+    model_id = prepared.model.id
+
+    def finish(text: str) -> tuple[dict[str, Any], str]:
+        calls = parse_tool_calls(text, functions) if use_tools else None
+        if calls:
+            message = {
+                "role": "assistant",
+                "content": None,
+                "tool_calls": [c.openai() for c in calls],
+            }
+            return message, "tool_calls"
+        return {"role": "assistant", "content": text}, finish_reason(run.stop_reason)
+
+    def usage() -> dict[str, int]:
+        p, c = run.prompt_tokens, run.completion_tokens
+        return {"prompt_tokens": p, "completion_tokens": c, "total_tokens": p + c}
+
+    if not stream:
+        text = await run.whole()
+        message, reason = finish(text)
+        return JSONResponse(
+            {
+                "id": reply_id,
+                "object": "chat.completion",
+                "created": created,
+                "model": model_id,
+                "choices": [{"index": 0, "message": message, "finish_reason": reason}],
+                "usage": usage(),
+                "system_fingerprint": "hearth",
+            }
+        )
+    include_usage = bool((get(body, "stream_options", dict, {}) or {}).get("include_usage"))
+
+    def chunk(delta: dict[str, Any], reason: str | None = None) -> bytes:
+        return sse(
+            {
+                "id": reply_id,
+                "object": "chat.completion.chunk",
+                "created": created,
+                "model": model_id,
+                "system_fingerprint": "hearth",
+                "choices": [{"index": 0, "delta": delta, "finish_reason": reason}],
+            }
+        )
+
+    async def events() -> AsyncIterator[bytes]:
+        yield chunk({"role": "assistant", "content": ""})
+        try:
+            async for text in run.chunks():
+                if not use_tools:
+                    yield chunk({"content": text})
+        except ApiError as exc:
+            yield sse(error_body("openai", exc.status, exc.message))
+            return
+        message, reason = finish("".join(run.text_parts))
+        if use_tools:
+            if message.get("tool_calls"):
+                calls = [{"index": i, **c} for i, c in enumerate(message["tool_calls"])]
+                yield chunk({"tool_calls": calls})
+            else:
+                yield chunk({"content": message["content"]})
+        yield chunk({}, reason)
+        if include_usage:
+            yield sse(
+                {
+                    "id": reply_id,
+                    "object": "chat.completion.chunk",
+                    "created": created,
+                    "model": model_id,
+                    "choices": [],
+                    "usage": usage(),
+                }
+            )
+        yield b"data: [DONE]\n\n"
+
+    await run.start()
+    return sse_response(events(), run.close)
+
+
+# ------------------------------------------------------------- completions
+async def completions(request: Request) -> Response:
+    body = await read_json(request)
+    prompt = body.get("prompt")
+    if isinstance(prompt, list) and len(prompt) == 1 and isinstance(prompt[0], str):
+        prompt = prompt[0]
+    if not isinstance(prompt, str):
+        raise ApiError(400, "'prompt' must be a string (one prompt per request).")
+    if get(body, "n", int, 1) != 1:
+        raise ApiError(400, "Only n=1 is supported.")
+    stream = bool(get(body, "stream", bool, False))
+    echo = bool(get(body, "echo", bool, False))
+    prepared = await prepare(request, body.get("model"))
+    sampling = sampling_from(base_sampling(request, prepared.engine), body, SAMPLING_KEYS)
+    if body.get("max_tokens") is None:
+        sampling.max_tokens = 16  # OpenAI's documented default for this endpoint
+    log_prompt(request, prompt)
+    run = Run(request, prepared, generation(RenderedPrompt(prompt), sampling))
+    reply_id = f"cmpl-{secrets.token_hex(12)}"
+    created = int(time.time())
+
+    def payload(text: str, reason: str | None, usage: bool = False) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "id": reply_id,
+            "object": "text_completion",
+            "created": created,
+            "model": prepared.model.id,
+            "choices": [{"index": 0, "text": text, "logprobs": None, "finish_reason": reason}],
+        }
+        if usage:
+            p, c = run.prompt_tokens, run.completion_tokens
+            data["usage"] = {"prompt_tokens": p, "completion_tokens": c, "total_tokens": p + c}
+        return data
+
+    if not stream:
+        text = await run.whole()
+        reply = (prompt if echo else "") + text
+        return JSONResponse(payload(reply, finish_reason(run.stop_reason), usage=True))
+
+    async def events() -> AsyncIterator[bytes]:
+        if echo:
+            yield sse(payload(prompt, None))
+        try:
+            async for text in run.chunks():
+                yield sse(payload(text, None))
+        except ApiError as exc:
+            yield sse(error_body("openai", exc.status, exc.message))
+            return
+        yield sse(payload("", finish_reason(run.stop_reason), usage=True))
+        yield b"data: [DONE]\n\n"
+
+    await run.start()
+    return sse_response(events(), run.close)
+
+
+# -------------------------------------------------------------- embeddings
+def embedding_inputs(raw: Any, key: str = "input") -> list[str]:
+    if isinstance(raw, str):
+        return [raw]
+    if isinstance(raw, list) and raw and all(isinstance(t, str) for t in raw):
+        return list(raw)
+    raise ApiError(400, f"'{key}' must be a string or a non-empty list of strings.")
+
+
+async def embeddings(request: Request) -> Response:
+    body = await read_json(request)
+    texts = embedding_inputs(body.get("input"))
+    encoding = get(body, "encoding_format", str, "float")
+    if encoding not in ("float", "base64"):
+        raise ApiError(400, "'encoding_format' must be 'float' or 'base64'.")
+    prepared = await prepare(request, body.get("model"))
+    service = service_of(request)
+    vectors = await service.embed(prepared.model, prepared.engine, texts)
+    tokens = 0
+    for text in texts:
+        tokens += await service.count_tokens(prepared.engine, text)
+    annotate(request.scope, tokens_in=tokens)
+    data = [
+        {
+            "object": "embedding",
+            "index": i,
+            "embedding": _b64(vector) if encoding == "base64" else vector,
+        }
+        for i, vector in enumerate(vectors)
+    ]
+    return JSONResponse(
+        {
+            "object": "list",
+            "data": data,
+            "model": prepared.model.id,
+            "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
+        }
+    )
+
+
+def _b64(vector: list[float]) -> str:
+    return base64.b64encode(struct.pack(f"<{len(vector)}f", *vector)).decode()
+
+
+ROUTES = [
+    Route("/v1/models", list_models, methods=["GET"]),
+    Route("/v1/models/{model_id:path}", get_model, methods=["GET"]),
+    Route("/v1/chat/completions", chat_completions, methods=["POST"]),
+    Route("/v1/completions", completions, methods=["POST"]),
+    Route("/v1/embeddings", embeddings, methods=["POST"]),
+]

@@ -1,0 +1,288 @@
+"""Between the routes and the engine: model names, on-demand loads, admission, streaming.
+
+Every dialect goes through :class:`ModelService`: it resolves a model name (the ids of
+``hearth ls``, Ollama ``repo:quant`` names, a unique fragment), returns the shared engine
+(loading it on demand, once, however many first requests arrive together), admits the
+request under the per-model cap, and turns the engine's callback events into an async
+stream. Leaving the stream early (client gone, server stopping) cancels the engine request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from app.backend.core import HearthCore
+from app.backend.engine.client import (
+    EngineClient,
+    EngineLoadError,
+    EngineNotReady,
+    RequestHandle,
+)
+from app.backend.engine.types import Event, Failed, Finished, GenerationRequest
+from app.backend.library import LocalModel, ModelNotFound
+from app.backend.prompting import PromptBuilder, PromptError, prompt_builder_for
+from app.backend.server.admission import Admission, QueueFull
+from app.backend.server.errors import ApiError
+from app.backend.settings import ServerSettings
+from app.backend.templates import TemplateOverride
+
+log = logging.getLogger(__name__)
+SCAN_CACHE_S = 2.0
+IDLE_CHECK_S = 15.0
+
+
+def template_override_for(core: HearthCore, model_id: str) -> TemplateOverride | None:
+    """The user's per-model prompt choice, read as the chat reads it (settings.per_model)."""
+    per_model = core.settings_store.load().per_model.get(model_id)
+    if per_model is None or not (per_model.template_mode or per_model.template_override):
+        return None
+    mode = per_model.template_mode if per_model.template_mode in ("chat", "completion") else None
+    return TemplateOverride(mode=mode, template=per_model.template_override)  # type: ignore[arg-type]
+
+
+@dataclass
+class Stats:
+    """Live counters for the Server page and ``hearth ps``."""
+
+    running: int
+    queued: int
+    served: int
+    loaded: list[dict[str, Any]]
+
+
+class Generation:
+    """One admitted engine request seen from asyncio; closing it early cancels the request."""
+
+    def __init__(
+        self, service: ModelService, model_id: str, loop: asyncio.AbstractEventLoop
+    ) -> None:
+        self.service = service
+        self.model_id = model_id
+        self.handle: RequestHandle | None = None
+        self.finished = False
+        self._loop = loop
+        self._queue: asyncio.Queue[Event] = asyncio.Queue()
+        self._released = False
+
+    def on_event(self, event: Event) -> None:
+        """Called on the engine's pump thread."""
+        with contextlib.suppress(RuntimeError):  # the loop is gone: nobody is listening
+            self._loop.call_soon_threadsafe(self._queue.put_nowait, event)
+            if isinstance(event, Finished | Failed):
+                self._loop.call_soon_threadsafe(self.release)
+
+    def release(self) -> None:
+        """Give the admission slot back (once the engine is done with the request)."""
+        if not self._released:
+            self._released = True
+            self.service.admission.release(self.model_id)
+
+    async def events(self) -> AsyncIterator[Event]:
+        try:
+            while True:
+                event = await self._queue.get()
+                if isinstance(event, Finished | Failed):
+                    self.finished = True
+                    self.service.served += 1
+                yield event
+                if self.finished:
+                    return
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        """Stop caring about the reply: cancel it in the engine unless it already ended."""
+        self.service._handles.discard(self)
+        if not self.finished and self.handle is not None:
+            self.finished = True
+            self.handle.cancel()
+        self.service.core.engines.touch(self.model_id)
+
+
+class ModelService:
+    """Owned by one server; every method runs on the server's event loop unless noted."""
+
+    def __init__(self, core: HearthCore, settings: Callable[[], ServerSettings]) -> None:
+        self.core = core
+        self.settings = settings
+        self.admission = Admission(
+            lambda: self.settings().max_parallel, lambda: self.settings().max_queue
+        )
+        self.jit_loaded: set[str] = set()
+        self.served = 0
+        self.closing = False
+        self._handles: set[Generation] = set()
+        self._builders: dict[str, tuple[int | None, PromptBuilder]] = {}
+        self._scan: tuple[float, list[LocalModel]] = (0.0, [])
+        self._idle_task: asyncio.Task[None] | None = None
+
+    # ------------------------------------------------------------------ models
+    async def models(self) -> list[LocalModel]:
+        """Installed models (a library scan, cached for a moment, run off the loop)."""
+        stamp, models = self._scan
+        if time.monotonic() - stamp > SCAN_CACHE_S:
+            models = await asyncio.to_thread(self.core.library.scan)
+            self._scan = (time.monotonic(), models)
+        return [m for m in models if not m.error]
+
+    async def resolve(self, name: str | None) -> LocalModel:
+        """The model a request names; no name means the one loaded model, if exactly one."""
+        if not name:
+            loaded = self.core.engines.loaded()
+            if len(loaded) == 1:
+                return loaded[0].model
+            raise ApiError(400, "Name a model ('model'); see GET /v1/models.", "model_required")
+        for loaded_model in self.core.engines.loaded():
+            if name in (loaded_model.model.id, loaded_model.model.ollama_name):
+                return loaded_model.model
+        for model in await self.models():
+            if name == model.id or name.lower() in (model.ollama_name, f"{model.ollama_name}"):
+                return model
+        if name.lower().endswith(".gguf"):
+            raise ApiError(404, f"The model '{name}' does not exist.", "model_not_found")
+        try:
+            model = await asyncio.to_thread(self.core.library.resolve, name)
+        except ModelNotFound as exc:
+            raise ApiError(404, str(exc).split(" Run ")[0], "model_not_found") from exc
+        if model.error:
+            raise ApiError(404, f"The model '{name}' cannot be used: {model.error}")
+        return model
+
+    async def engine(self, model: LocalModel) -> EngineClient:
+        """The model's engine, loaded on demand (single-flight in the engine manager)."""
+        engine = self.core.engines.get(model.id)
+        if engine is not None:
+            return engine
+        if self.closing:
+            raise ApiError(503, "The server is stopping.", "server_stopping")
+        if not self.settings().jit_loading:
+            raise ApiError(
+                503,
+                f"The model '{model.id}' is not loaded and loading on demand is off. "
+                "Load it in Hearth or with 'hearth load'.",
+                "model_not_loaded",
+            )
+        try:
+            engine = await asyncio.to_thread(self.core.engines.load, model)
+        except (EngineLoadError, OSError) as exc:
+            raise ApiError(503, f"The model '{model.id}' could not be loaded: {exc}") from exc
+        self.jit_loaded.add(model.id)
+        return engine
+
+    async def prompt_builder(self, model: LocalModel, engine: EngineClient) -> PromptBuilder:
+        """How this model turns messages into a prompt (cached per engine process)."""
+        cached = self._builders.get(model.id)
+        if cached is not None and cached[0] == engine.engine_pid:
+            return cached[1]
+
+        def build() -> PromptBuilder:
+            override = template_override_for(self.core, model.id)
+            builder = prompt_builder_for(model.path, engine.status.info, override)
+            builder.validate()
+            return builder
+
+        try:
+            builder = await asyncio.to_thread(build)
+        except PromptError as exc:
+            raise ApiError(400, f"The model's prompt template failed: {exc}") from exc
+        self._builders[model.id] = (engine.engine_pid, builder)
+        return builder
+
+    # -------------------------------------------------------------- generation
+    async def submit(
+        self, model: LocalModel, engine: EngineClient, request: GenerationRequest
+    ) -> Generation:
+        """Admit (or 503 when the queue is full) and hand the request to the engine."""
+        if self.closing:
+            raise ApiError(503, "The server is stopping.", "server_stopping")
+        try:
+            await self.admission.acquire(model.id)
+        except QueueFull as exc:
+            raise ApiError(
+                503, "The server is busy: too many requests are waiting. Retry shortly.", "busy"
+            ) from exc
+        generation = Generation(self, model.id, asyncio.get_running_loop())
+        if self.closing:
+            generation.release()
+            raise ApiError(503, "The server is stopping.", "server_stopping")
+        request.source = "api"
+        try:
+            generation.handle = engine.submit(request, on_event=generation.on_event)
+        except EngineNotReady as exc:
+            generation.release()
+            raise ApiError(503, f"The model '{model.id}' is not ready: {exc}") from exc
+        self._handles.add(generation)
+        return generation
+
+    async def embed(self, model: LocalModel, engine: EngineClient, texts: list[str]) -> Any:
+        try:
+            return await asyncio.to_thread(engine.embed, texts)
+        except EngineNotReady as exc:
+            raise ApiError(503, f"The model '{model.id}' is not ready: {exc}") from exc
+        except Exception as exc:
+            raise ApiError(400, f"Embedding failed: {exc}") from exc
+
+    async def count_tokens(self, engine: EngineClient, text: str) -> int:
+        try:
+            return len(await asyncio.to_thread(engine.tokenize, text, False))
+        except Exception:
+            return 0
+
+    # ---------------------------------------------------------------- lifecycle
+    def start(self) -> None:
+        self._idle_task = asyncio.get_running_loop().create_task(self._unload_idle_loop())
+
+    async def stop(self, grace_s: float = 3.0) -> None:
+        """End every running generation cleanly (their streams finish) and stop the idle loop."""
+        self.closing = True
+        for generation in list(self._handles):
+            if generation.handle is not None:
+                generation.handle.cancel()
+        deadline = time.monotonic() + grace_s
+        while self._handles and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
+        if self._idle_task is not None:
+            self._idle_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._idle_task
+
+    async def _unload_idle_loop(self) -> None:
+        while True:
+            await asyncio.sleep(IDLE_CHECK_S)
+            with contextlib.suppress(Exception):
+                await asyncio.to_thread(self.unload_idle)
+
+    def unload_idle(self) -> list[str]:
+        """Unload models the server loaded that sat idle past the TTL (any thread)."""
+        ttl_min = self.settings().idle_ttl_minutes
+        if ttl_min <= 0:
+            return []
+        now = time.monotonic()
+        unloaded = []
+        for loaded in self.core.engines.loaded():
+            model_id = loaded.model.id
+            idle = now - loaded.last_used > ttl_min * 60
+            if model_id in self.jit_loaded and idle and loaded.client.in_flight() == 0:
+                self.core.engines.unload(model_id)
+                self.jit_loaded.discard(model_id)
+                unloaded.append(model_id)
+        return unloaded
+
+    def stats(self) -> Stats:
+        loaded = [
+            {
+                "id": m.model.id,
+                "in_flight": m.client.in_flight(),
+                "jit": m.model.id in self.jit_loaded,
+                "idle_s": round(time.monotonic() - m.last_used, 1),
+                "n_ctx": m.params.n_ctx,
+            }
+            for m in self.core.engines.loaded()
+        ]
+        return Stats(self.admission.running, self.admission.waiting, self.served, loaded)
