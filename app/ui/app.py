@@ -140,8 +140,17 @@ def run_gui() -> int:
     app = existing if isinstance(existing, QApplication) else QApplication(sys.argv)
     app.setApplicationName("Hearth")
     app.setApplicationDisplayName("Hearth")
-    hearth = HearthApp(HearthCore())
+    from app.backend.paths import DataPaths
+    from app.ui import desktop
+
+    paths = DataPaths.default()
+    instance = desktop.claim_instance(paths, sys.argv[1:])
+    if instance is None:
+        return 0  # handed over to the running window, which comes to the front
+    hearth = HearthApp(HearthCore(paths))
+    integration = desktop.attach(hearth, instance)
     hearth.window.show()
+    integration.after_show()
     try:
         return int(app.exec())
     finally:
