@@ -64,6 +64,7 @@ class ModelLibrary:
         self.folders = [Path(f) for f in folders]
         self._cache_file = cache_file
         self._cache: dict[str, _HeaderFacts] = self._load_cache()
+        self._dirty = False  # rewrite the cache file only when a header was (re)read
 
     def scan(self) -> list[LocalModel]:
         files: list[tuple[int, Path, Path]] = []
@@ -168,6 +169,7 @@ class ModelLibrary:
                 str(exc),
             )
         self._cache[key] = facts
+        self._dirty = True
         return facts
 
     def _load_cache(self) -> dict[str, _HeaderFacts]:
@@ -182,8 +184,9 @@ class ModelLibrary:
             return {}
 
     def _save_cache(self) -> None:
-        if self._cache_file is None:
+        if self._cache_file is None or not self._dirty:
             return
+        self._dirty = False
         payload = {
             "version": CACHE_VERSION,
             "files": {k: asdict(v) for k, v in self._cache.items()},
