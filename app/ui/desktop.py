@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import importlib.util
 import logging
+import signal
+import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -172,10 +174,40 @@ class DesktopIntegration(QObject):
             )
 
 
-def attach(hearth: HearthApp, instance: SingleInstance | None) -> DesktopIntegration:
-    """Wire desktop behaviour into a built app; call ``after_show`` after ``window.show()``."""
+def quit_on_termination_signals(app: QApplication) -> None:
+    """SIGTERM (logout, ``kill``) and Ctrl+C quit through Qt, so shutdown still runs.
+
+    Python only runs signal handlers between bytecodes, and a Qt event loop sits in C++; a
+    slow timer gives the interpreter a turn. The handler then asks Qt to quit normally:
+    window geometry is saved and engine processes are stopped.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return
+
+    def request_quit(signum: int, _frame: object) -> None:
+        log.info("Quitting on signal %s", signal.Signals(signum).name)
+        QTimer.singleShot(0, app.quit)
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, request_quit)
+    ticker = QTimer(app)
+    ticker.setObjectName("hearth-signal-ticker")
+    ticker.timeout.connect(lambda: None)
+    ticker.start(500)
+
+
+def attach(
+    hearth: HearthApp, instance: SingleInstance | None, *, handle_signals: bool = True
+) -> DesktopIntegration:
+    """Wire desktop behaviour into a built app; call ``after_show`` after ``window.show()``.
+
+    ``handle_signals=False`` leaves SIGTERM/SIGINT alone (tests embedding the window).
+    """
     app = QApplication.instance()
     if isinstance(app, QApplication):
         app.setWindowIcon(app_icon())
         app.setDesktopFileName("hearth")
+        if handle_signals:
+            quit_on_termination_signals(app)
+            app.aboutToQuit.connect(lambda: log.info("Hearth is quitting"))
     return DesktopIntegration(hearth, instance, QApplication.arguments()[1:])

@@ -30,7 +30,7 @@ def desktop(qtbot: QtBot, isolated_home: Path) -> Iterator[DesktopIntegration]:
     assert instance is not None
     hearth = HearthApp(core)
     qtbot.addWidget(hearth.window)
-    integration = attach(hearth, instance)
+    integration = attach(hearth, instance, handle_signals=False)
     hearth.window.show()
     yield integration
     if integration.welcome is not None:
@@ -69,7 +69,7 @@ def test_welcome_is_not_shown_again(qtbot: QtBot, isolated_home: Path) -> None:
     core = HearthCore()
     hearth = HearthApp(core)
     qtbot.addWidget(hearth.window)
-    integration = attach(hearth, None)
+    integration = attach(hearth, None, handle_signals=False)
     try:
         hearth.window.show()
         integration.after_show()
@@ -133,6 +133,11 @@ def test_second_launch_of_the_real_app_hands_over_and_exits(isolated_home: Path)
         _wait_for(log, "Another launch asked for the window", first, 10)
         assert "Hearth is already running" in log.read_text()
         assert first.poll() is None
+        first.terminate()  # SIGTERM quits through Qt: shutdown runs, geometry is saved
+        assert first.wait(30) == 0
+        assert "Quitting on signal SIGTERM" in log.read_text()
+        assert SettingsStore(isolated_home / "settings.json").load().window.geometry_b64
     finally:
-        first.terminate()
-        first.wait(30)
+        if first.poll() is None:
+            first.kill()
+            first.wait(30)
