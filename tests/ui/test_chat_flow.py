@@ -81,6 +81,23 @@ def _send(qtbot, hearth: HearthApp, text: str) -> None:
     hearth.chat.composer.send_button.click()
 
 
+def _wait_for_finished_reply(qtbot, hearth: HearthApp, count: int, timeout: int = 60_000) -> None:
+    """Wait until the chat holds ``count`` messages, the last a finished reply, and the UI
+    is idle again. (A tiny model can start and finish a reply between two polls, so waiting
+    for ``generating`` to turn on first would race.)"""
+
+    def finished() -> bool:
+        messages = _stored_messages(hearth)
+        return (
+            len(messages) == count
+            and messages[-1].role == "assistant"
+            and messages[-1].status != "streaming"
+            and not hearth.chat.generating
+        )
+
+    qtbot.waitUntil(finished, timeout=timeout)
+
+
 def _stored_messages(hearth: HearthApp):
     assert hearth.chat.current is not None
     return hearth.core.chats.messages(hearth.chat.current.id)
@@ -100,8 +117,7 @@ def test_send_streams_a_reply_with_stats_and_mode(qtbot, make_app, tiny_home: Pa
     assert "Completion mode" in hearth.chat.model_bar.mode_label.text()
     hearth.chat.params.max_tokens.setValue(24)
     _send(qtbot, hearth, "hello there")
-    qtbot.waitUntil(lambda: hearth.chat.generating, timeout=10_000)
-    qtbot.waitUntil(lambda: not hearth.chat.generating, timeout=60_000)
+    _wait_for_finished_reply(qtbot, hearth, 2)
     messages = _stored_messages(hearth)
     assert [m.role for m in messages] == ["user", "assistant"]
     reply = messages[-1]
@@ -136,8 +152,7 @@ def test_regenerate_replaces_the_last_reply(qtbot, make_app, tiny_home: Path) ->
     _load_first_model(qtbot, hearth)
     hearth.chat.params.max_tokens.setValue(8)
     _send(qtbot, hearth, "first")
-    qtbot.waitUntil(lambda: len(_stored_messages(hearth)) == 2, timeout=10_000)
-    qtbot.waitUntil(lambda: not hearth.chat.generating, timeout=30_000)
+    _wait_for_finished_reply(qtbot, hearth, 2)
     first_reply = _stored_messages(hearth)[-1]
     hearth.chat.composer.regenerate_button.click()
     qtbot.waitUntil(
@@ -222,8 +237,7 @@ def test_ui_thread_never_blocks_while_loading_and_streaming(
     hearth.chat.params.max_tokens.setValue(120)
     hearth.chat.params.temperature.setValue(0.0)
     _send(qtbot, hearth, "Write a long story about a lighthouse keeper.")
-    qtbot.waitUntil(lambda: hearth.chat.generating, timeout=10_000)
-    qtbot.waitUntil(lambda: not hearth.chat.generating, timeout=120_000)
+    _wait_for_finished_reply(qtbot, hearth, 2, timeout=120_000)
     worst = beat.stop()
     # Generous for a loaded 2-core machine, yet any blocking load or decode call would
     # show as a stall of a second or more.
