@@ -21,6 +21,9 @@ SUBCOMMAND_MODULES = (
     "app.cli.pull",
     "app.cli.setup_cmd",
     "app.cli.engine_worker",
+    "app.cli.serve",
+    "app.cli.remote",
+    "app.cli.token",
 )
 
 

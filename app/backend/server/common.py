@@ -133,7 +133,9 @@ class Run:
                     self.text_parts.append(event.text)
                     yield event.text
             elif isinstance(event, Failed):
-                status = 503 if event.engine_crashed else 500
+                # A crash is the server's trouble; anything else the engine refuses (a prompt
+                # longer than the context, a grammar it cannot use) is the request's.
+                status = 503 if event.engine_crashed else 400
                 raise ApiError(status, f"Generation failed: {event.message}")
             else:
                 self.final = event

@@ -1,0 +1,252 @@
+"""The OpenAI dialect on a real server over loopback, driven by the official ``openai`` client."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import openai
+import pytest
+
+from tests.helpers.api_server import TINY, TOOLS, Api, serve, tiny_home
+from tests.unit.backend.templates.test_templates_real_world import LLAMA_31
+
+pytest.importorskip("llama_cpp")
+
+WEATHER = {
+    "type": "function",
+    "function": {
+        "name": "get_weather",
+        "description": "Current weather in a city",
+        "parameters": {
+            "type": "object",
+            "properties": {"unit": {"type": "string", "enum": ["celsius", "fahrenheit"]}},
+            "required": ["unit"],
+        },
+    },
+}
+
+
+@pytest.fixture(scope="module")
+def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
+    root = tiny_home(tmp_path_factory.mktemp("openai-home"), tool_template=LLAMA_31)
+    yield from serve(root)
+
+
+@pytest.fixture
+def client(api: Api) -> openai.OpenAI:
+    return openai.OpenAI(base_url=f"{api.url}/v1", api_key="unused", max_retries=0)
+
+
+def test_models_list_shows_the_ids_of_hearth_ls(client: openai.OpenAI, api: Api) -> None:
+    ids = [m.id for m in client.models.list()]
+    assert ids == sorted(m.id for m in api.core.library.scan())
+    assert TINY in ids and TOOLS in ids
+    assert client.models.retrieve(TINY).id == TINY
+
+
+def test_chat_completion_whole_and_streamed_agree(client: openai.OpenAI) -> None:
+    messages = [{"role": "user", "content": "Say something"}]
+    whole = client.chat.completions.create(
+        model=TINY,
+        messages=messages,
+        max_tokens=12,
+        temperature=0,
+        seed=1,  # type: ignore[arg-type]
+    )
+    assert whole.choices[0].finish_reason == "length"
+    assert whole.usage is not None and whole.usage.completion_tokens == 12
+    assert whole.usage.prompt_tokens > 0
+    stream = client.chat.completions.create(
+        model=TINY,
+        messages=messages,  # type: ignore[arg-type]
+        max_tokens=12,
+        temperature=0,
+        seed=1,
+        stream=True,
+        stream_options={"include_usage": True},
+    )
+    chunks = list(stream)
+    text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    assert text == whole.choices[0].message.content
+    finals = [c.choices[0].finish_reason for c in chunks if c.choices]
+    assert finals[-1] == "length" and all(f is None for f in finals[:-1])
+    assert chunks[-1].usage is not None and chunks[-1].usage.completion_tokens == 12
+
+
+def test_seed_makes_sampling_reproducible(client: openai.OpenAI) -> None:
+    def reply(seed: int) -> str | None:
+        return (
+            client.chat.completions.create(
+                model=TINY,
+                messages=[{"role": "user", "content": "Hi"}],
+                max_tokens=10,
+                temperature=1.0,
+                seed=seed,
+            )
+            .choices[0]
+            .message.content
+        )
+
+    assert reply(7) == reply(7)
+
+
+def test_stop_strings_end_the_reply(client: openai.OpenAI) -> None:
+    base = client.completions.create(model=TINY, prompt="abc", max_tokens=20, temperature=0)
+    text = base.choices[0].text
+    assert len(text) >= 4
+    stop = text[2:4]
+    stopped = client.completions.create(
+        model=TINY, prompt="abc", max_tokens=20, temperature=0, stop=[stop]
+    )
+    assert stopped.choices[0].text == text[: text.index(stop)]
+    assert stopped.choices[0].finish_reason == "stop"
+
+
+def test_completions_stream_and_echo(client: openai.OpenAI) -> None:
+    whole = client.completions.create(model=TINY, prompt="Once", max_tokens=8, temperature=0)
+    assert whole.object == "text_completion" and whole.usage is not None
+    stream = client.completions.create(
+        model=TINY, prompt="Once", max_tokens=8, temperature=0, stream=True
+    )
+    assert "".join(c.choices[0].text for c in stream) == whole.choices[0].text
+    echoed = client.completions.create(
+        model=TINY, prompt="Once", max_tokens=8, temperature=0, echo=True
+    )
+    assert echoed.choices[0].text == "Once" + whole.choices[0].text
+
+
+def test_embeddings_float_and_base64(client: openai.OpenAI) -> None:
+    result = client.embeddings.create(model=TINY, input=["a cat", "a dog"])  # base64 on the wire
+    assert [d.index for d in result.data] == [0, 1]
+    vector = result.data[0].embedding
+    assert len(vector) == 64 and abs(sum(v * v for v in vector) - 1.0) < 1e-3
+    floats = client.embeddings.create(model=TINY, input="a cat", encoding_format="float")
+    assert floats.data[0].embedding == pytest.approx(vector, abs=1e-6)
+    assert result.usage.prompt_tokens > 0
+
+
+def test_json_schema_output_parses_and_validates(client: openai.OpenAI) -> None:
+    jsonschema = pytest.importorskip("jsonschema")
+    schema = {
+        "type": "object",
+        "properties": {
+            "answer": {"type": "string", "enum": ["yes", "no"]},
+            "confidence": {"type": "integer", "enum": [1, 2, 3]},
+        },
+        "required": ["answer", "confidence"],
+        "additionalProperties": False,
+    }
+    reply = client.chat.completions.create(
+        model=TINY,
+        messages=[{"role": "user", "content": "Is it raining?"}],
+        max_tokens=300,
+        response_format={
+            "type": "json_schema",
+            "json_schema": {"name": "verdict", "schema": schema, "strict": True},
+        },
+    )
+    data = json.loads(reply.choices[0].message.content or "")
+    jsonschema.validate(data, schema)
+
+
+def test_json_object_mode_gives_an_object(client: openai.OpenAI) -> None:
+    reply = client.chat.completions.create(
+        model=TINY,
+        messages=[{"role": "user", "content": "JSON please"}],
+        max_tokens=200,
+        temperature=0,
+        response_format={"type": "json_object"},
+    )
+    assert reply.choices[0].message.content.lstrip().startswith("{")  # type: ignore[union-attr]
+
+
+def test_forced_tool_call_is_parsed_into_tool_calls(client: openai.OpenAI) -> None:
+    reply = client.chat.completions.create(
+        model=TOOLS,
+        messages=[{"role": "user", "content": "Weather in Bern?"}],
+        tools=[WEATHER],  # type: ignore[list-item]
+        tool_choice="required",
+        max_tokens=400,
+    )
+    choice = reply.choices[0]
+    assert choice.finish_reason == "tool_calls"
+    calls = choice.message.tool_calls
+    assert calls is not None and len(calls) == 1
+    assert calls[0].function.name == "get_weather"  # type: ignore[union-attr]
+    args = json.loads(calls[0].function.arguments)  # type: ignore[union-attr]
+    assert args["unit"] in ("celsius", "fahrenheit")
+
+    # The call and its result go back in: the template renders them and the model answers.
+    follow_up = client.chat.completions.create(
+        model=TOOLS,
+        messages=[
+            {"role": "user", "content": "Weather in Bern?"},
+            choice.message.model_dump(exclude_none=True),  # type: ignore[list-item]
+            {"role": "tool", "tool_call_id": calls[0].id, "content": '{"temp": 21}'},
+        ],
+        tools=[WEATHER],  # type: ignore[list-item]
+        tool_choice="none",
+        max_tokens=5,
+    )
+    assert follow_up.choices[0].message.tool_calls is None
+
+
+def test_streamed_forced_tool_call(client: openai.OpenAI) -> None:
+    stream = client.chat.completions.create(
+        model=TOOLS,
+        messages=[{"role": "user", "content": "Weather?"}],
+        tools=[WEATHER],  # type: ignore[list-item]
+        tool_choice={"type": "function", "function": {"name": "get_weather"}},
+        max_tokens=400,
+        stream=True,
+    )
+    chunks = list(stream)
+    calls = [tc for c in chunks if c.choices for tc in (c.choices[0].delta.tool_calls or [])]
+    assert len(calls) == 1 and calls[0].function.name == "get_weather"  # type: ignore[union-attr]
+    assert chunks[-1].choices[0].finish_reason == "tool_calls"
+
+
+def test_tools_on_a_model_without_a_tool_template_are_a_400(client: openai.OpenAI) -> None:
+    with pytest.raises(openai.BadRequestError) as info:
+        client.chat.completions.create(
+            model=TINY,
+            messages=[{"role": "user", "content": "x"}],
+            tools=[WEATHER],  # type: ignore[list-item]
+        )
+    assert "tools" in str(info.value)
+
+
+def test_unknown_model_is_a_404_in_openai_format(client: openai.OpenAI) -> None:
+    with pytest.raises(openai.NotFoundError) as info:
+        client.chat.completions.create(
+            model="nobody/nothing/Q4_K_M", messages=[{"role": "user", "content": "x"}]
+        )
+    body = info.value.response.json()
+    assert body["error"]["type"] == "not_found_error" and "nobody" in body["error"]["message"]
+
+
+def test_a_gguf_path_is_not_a_model_name(client: openai.OpenAI, api: Api) -> None:
+    path = str(api.core.library.resolve(TINY).path)
+    with pytest.raises(openai.NotFoundError) as info:
+        client.chat.completions.create(model=path, messages=[{"role": "user", "content": "x"}])
+    assert "/" + Path(path).parent.name not in info.value.response.text
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"model": TINY, "messages": "hi"},
+        {"model": TINY, "messages": [{"role": "wizard", "content": "x"}]},
+        {"model": TINY, "messages": [{"role": "user", "content": "x"}], "max_tokens": "many"},
+        {"model": TINY, "messages": [{"role": "user", "content": "x"}], "temperature": -1},
+        {"model": 5, "messages": [{"role": "user", "content": "x"}]},
+        {"model": TINY, "messages": [{"role": "user", "content": "x"}], "stop": [1]},
+    ],
+)
+def test_malformed_fields_are_a_400(api: Api, body: dict) -> None:
+    reply = httpx.post(f"{api.url}/v1/chat/completions", json=body)
+    assert reply.status_code == 400
+    assert reply.json()["error"]["type"] == "invalid_request_error"
