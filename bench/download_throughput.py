@@ -21,9 +21,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from app.backend.downloads import DownloadManager, DownloadSpec  # noqa: E402
-from app.backend.hub import HubClient  # noqa: E402
-from tests.helpers.hub_emulator import HubEmulator  # noqa: E402
+from app.backend.downloads import DownloadManager, DownloadSpec
+from app.backend.hub import HubClient
+from tests.helpers.hub_emulator import HubEmulator
 
 REPO = "bench/big-GGUF"
 
@@ -89,9 +89,8 @@ def main() -> int:
         print(f"  curl -L (bytes only)                   {mb / best_c:8.0f} MB/s")
         print(f"  Hearth (sha256 + verify + install)     {mb / best_h:8.0f} MB/s")
         ratio = best_c / best_h
-        print(
-            f"  Hearth / curl = {ratio * 100:.0f}%  (target >= 90%: {'PASS' if ratio >= 0.9 else 'FAIL'})"
-        )
+        verdict = "PASS" if ratio >= 0.9 else "FAIL"
+        print(f"  Hearth / curl = {ratio * 100:.0f}%  (target >= 90%: {verdict})")
     finally:
         shutil.rmtree(root, ignore_errors=True)
     return 0

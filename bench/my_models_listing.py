@@ -18,8 +18,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from app.backend.library import ModelLibrary  # noqa: E402
-from tests.helpers.gguf_factory import write_tiny_llama  # noqa: E402
+from app.backend.library import ModelLibrary
+from tests.helpers.gguf_factory import write_tiny_llama
 
 QUANTS = ("Q4_K_M", "Q8_0", "IQ4_XS", "F16", "Q5_K_S")
 
