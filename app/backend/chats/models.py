@@ -7,7 +7,7 @@ without time-zone questions; the UI formats them.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal, get_args
+from typing import Any, Literal, get_args
 
 from app.backend.engine.types import GenerationStats, SamplingParams
 
@@ -20,6 +20,30 @@ STATUSES: frozenset[str] = frozenset(get_args(MessageStatus))
 FINAL_STATUSES: frozenset[str] = STATUSES - {"streaming"}
 
 
+OverflowPolicy = Literal["stop", "truncate_middle", "rolling_window"]
+OVERFLOW_POLICIES: tuple[str, ...] = get_args(OverflowPolicy)
+
+
+@dataclass
+class ConversationOptions:
+    """Per-chat choices beyond sampling: what to do when the context is full, and an optional
+    JSON schema that constrains replies."""
+
+    overflow_policy: OverflowPolicy = "truncate_middle"
+    json_schema: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"overflow_policy": self.overflow_policy, "json_schema": self.json_schema}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ConversationOptions:
+        policy = data.get("overflow_policy", "truncate_middle")
+        if policy not in OVERFLOW_POLICIES:
+            policy = "truncate_middle"
+        schema = data.get("json_schema", "")
+        return cls(policy, schema if isinstance(schema, str) else "")
+
+
 @dataclass
 class Conversation:
     id: int
@@ -29,6 +53,49 @@ class Conversation:
     system_prompt: str = ""
     sampling: SamplingParams = field(default_factory=SamplingParams)
     model_id: str | None = None
+    folder_id: int | None = None
+    pinned: bool = False
+    deleted_at: float | None = None
+    options: ConversationOptions = field(default_factory=ConversationOptions)
+
+
+@dataclass(frozen=True)
+class Folder:
+    id: int
+    name: str
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A file's text added to a user message (kept so later turns and exports can use it)."""
+
+    id: int
+    message_id: int
+    name: str
+    kind: str
+    size: int
+    text: str
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    """A chat matching a search, with a short excerpt around the first match."""
+
+    conversation_id: int
+    title: str
+    snippet: str
+    message_id: int | None = None
+
+
+@dataclass
+class Preset:
+    """A named system prompt + sampling parameters (+ options) to reuse across chats."""
+
+    id: int
+    name: str
+    system_prompt: str = ""
+    sampling: SamplingParams = field(default_factory=SamplingParams)
+    options: ConversationOptions = field(default_factory=ConversationOptions)
 
 
 @dataclass
@@ -43,6 +110,13 @@ class Message:
     stop_reason: str | None = None
     error: str | None = None
     model_id: str | None = None
+    parent_id: int | None = None
+    #: Free-form extras: reasoning time, citations of attachment passages, schema checks.
+    meta: dict[str, Any] = field(default_factory=dict)
+    #: How many versions this message has (edits, regenerations) and which one this is (0-based).
+    alternatives: int = 1
+    alternative_index: int = 0
+    attachments: list[Attachment] = field(default_factory=list)
 
 
 class ChatStoreError(Exception):

@@ -60,7 +60,64 @@ def _v1_to_v2(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE INDEX messages_streaming ON messages(status) WHERE status = 'streaming'")
 
 
-MIGRATIONS: Sequence[Migration] = (_v0_to_v1, _v1_to_v2)
+def _v2_to_v3(conn: sqlite3.Connection) -> None:
+    """Branches, folders, pins, trash, per-chat options, presets and attachments.
+
+    Messages become a tree (``parent_id``) so edits and regenerations keep the alternatives;
+    ``selected`` marks the version shown among siblings. Existing chats become a single
+    chain: each message's parent is the one before it.
+    """
+    conn.execute("ALTER TABLE messages ADD COLUMN parent_id INTEGER")
+    conn.execute("ALTER TABLE messages ADD COLUMN selected INTEGER NOT NULL DEFAULT 1")
+    conn.execute("ALTER TABLE messages ADD COLUMN meta_json TEXT")
+    conn.execute(
+        "UPDATE messages SET parent_id = (SELECT max(p.id) FROM messages p"
+        " WHERE p.conversation_id = messages.conversation_id AND p.id < messages.id)"
+    )
+    conn.execute("CREATE INDEX messages_by_parent ON messages(conversation_id, parent_id)")
+    conn.execute(
+        "CREATE TABLE folders (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL,"
+        " created_at REAL NOT NULL)"
+    )
+    conn.execute(
+        "ALTER TABLE conversations ADD COLUMN folder_id INTEGER"
+        " REFERENCES folders(id) ON DELETE SET NULL"
+    )
+    conn.execute("ALTER TABLE conversations ADD COLUMN pinned INTEGER NOT NULL DEFAULT 0")
+    conn.execute("ALTER TABLE conversations ADD COLUMN deleted_at REAL")
+    conn.execute("ALTER TABLE conversations ADD COLUMN options_json TEXT NOT NULL DEFAULT '{}'")
+    conn.execute(
+        """
+        CREATE TABLE presets (
+            id            INTEGER PRIMARY KEY AUTOINCREMENT,
+            name          TEXT    NOT NULL UNIQUE,
+            system_prompt TEXT    NOT NULL DEFAULT '',
+            sampling_json TEXT    NOT NULL DEFAULT '{}',
+            options_json  TEXT    NOT NULL DEFAULT '{}',
+            updated_at    REAL    NOT NULL
+        )
+        """
+    )
+    conn.execute(
+        "CREATE TABLE model_presets (model_id TEXT PRIMARY KEY,"
+        " preset_id INTEGER NOT NULL REFERENCES presets(id) ON DELETE CASCADE)"
+    )
+    conn.execute(
+        """
+        CREATE TABLE attachments (
+            id         INTEGER PRIMARY KEY AUTOINCREMENT,
+            message_id INTEGER NOT NULL REFERENCES messages(id) ON DELETE CASCADE,
+            name       TEXT    NOT NULL,
+            kind       TEXT    NOT NULL,
+            size       INTEGER NOT NULL,
+            text       TEXT    NOT NULL
+        )
+        """
+    )
+    conn.execute("CREATE INDEX attachments_by_message ON attachments(message_id)")
+
+
+MIGRATIONS: Sequence[Migration] = (_v0_to_v1, _v1_to_v2, _v2_to_v3)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

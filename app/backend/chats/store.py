@@ -1,253 +1,52 @@
-"""SQLite-backed chat history.
+"""SQLite-backed chat history: conversations, and messages as a tree of versions.
 
-Durability choices:
-
-* WAL journal: a reader (the UI listing chats) never blocks the writer saving a streamed reply,
-  and a commit is one append to the WAL rather than a rewrite of pages.
-* ``synchronous=NORMAL`` (default): in WAL mode every commit is safe against the *process*
-  dying (crash, kill -9, OOM) and the file can never be corrupted; only an OS crash or power
-  loss may roll back the last few commits since a checkpoint. ``FULL`` adds an fsync per
-  commit, which for a reply saved every ~250 ms means several fsyncs a second held under the
-  store lock; on slow or busy disks that stalls whoever is waiting on the store. Losing the
-  final second of a reply to a power cut is the better trade, so NORMAL is the default and
-  ``synchronous="FULL"`` is available to callers that want it.
-* One short transaction per change (``BEGIN IMMEDIATE`` … ``COMMIT``), so every call either
-  fully lands or leaves the previous state untouched — including when the disk is full.
+See ``base.py`` for the durability choices (WAL, one short transaction per change).
+Organising chats (folders, pins, trash, search, duplicate) lives in ``organize.py``; presets
+in ``presets.py``.
 """
 
 from __future__ import annotations
 
 import json
-import logging
-import shutil
 import sqlite3
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from enum import Enum
-from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
+from app.backend.chats.base import (
+    UNSET,
+    _attachment,
+    _conversation,
+    _message,
+    _Unset,
+)
 from app.backend.chats.models import (
     FINAL_STATUSES,
     ROLES,
     STATUSES,
+    Attachment,
     ChatNotFoundError,
-    ChatStoreError,
     Conversation,
+    ConversationOptions,
     Message,
     MessageStatus,
     Role,
 )
-from app.backend.chats.schema import SchemaTooNewError, migrate
+from app.backend.chats.organize import OrganizeMixin
+from app.backend.chats.presets import PresetsMixin
+from app.backend.chats.tree import active_path, leaf_id
 from app.backend.engine.types import GenerationStats, SamplingParams
 
-log = logging.getLogger(__name__)
+_TREE_COLUMNS = "id, parent_id, selected"
 
 
-class _Unset(Enum):
-    UNSET = "unset"
-
-
-UNSET = _Unset.UNSET
-
-_SQLITE_IOERR = 10
-_SQLITE_FULL = 13
-_REASONS: dict[int, str] = {
-    3: "permission was denied",
-    5: "the chat database is in use by another program",
-    6: "the chat database is in use by another program",
-    8: "the chat database is read-only",
-    10: "the disk reported an input/output error",
-    11: "the chat database is damaged",
-    13: "the disk is full. Free some space and try again",
-    14: "the chat database file could not be opened",
-    26: "the chat database is damaged",
-}
-
-
-_LOW_SPACE_BYTES = 1 << 20
-
-
-def _disk_nearly_full(folder: Path | None) -> bool:
-    if folder is None:
-        return False
-    try:
-        return shutil.disk_usage(folder).free < _LOW_SPACE_BYTES
-    except OSError:
-        return False
-
-
-def _translate(exc: sqlite3.Error, action: str, folder: Path | None = None) -> ChatStoreError:
-    """Turn a SQLite error into a sentence for the user; keep the SQLite name for logs.
-
-    SQLite reports some out-of-space failures (growing the WAL index) as generic I/O errors,
-    so an I/O error on a nearly full disk is reported as a full disk.
-    """
-    code = getattr(exc, "sqlite_errorcode", None)
-    name = getattr(exc, "sqlite_errorname", None) or type(exc).__name__
-    primary = code & 0xFF if isinstance(code, int) else None
-    if primary == _SQLITE_IOERR and _disk_nearly_full(folder):
-        primary = _SQLITE_FULL
-    reason = _REASONS.get(primary) if primary is not None else None
-    if reason is None:
-        reason = f"an unexpected database error occurred ({name})"
-    return ChatStoreError(f"Could not {action}: {reason}.", sqlite_error=name)
-
-
-def _stats_from_json(text: str | None) -> GenerationStats | None:
-    if not text:
-        return None
-    data = json.loads(text)
-    known = {k: v for k, v in data.items() if k in GenerationStats.__dataclass_fields__}
-    return GenerationStats(**known)
-
-
-def _sampling_from_json(text: str) -> SamplingParams:
-    try:
-        data = json.loads(text or "{}")
-        return SamplingParams.from_dict(data if isinstance(data, dict) else {})
-    except (ValueError, TypeError):
-        log.warning("Unreadable sampling settings on a conversation; using defaults")
-        return SamplingParams()
-
-
-def _conversation(row: sqlite3.Row) -> Conversation:
-    return Conversation(
-        id=row["id"],
-        title=row["title"],
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-        system_prompt=row["system_prompt"],
-        sampling=_sampling_from_json(row["sampling_json"]),
-        model_id=row["model_id"],
-    )
-
-
-def _message(row: sqlite3.Row) -> Message:
-    return Message(
-        id=row["id"],
-        conversation_id=row["conversation_id"],
-        role=row["role"],
-        content=row["content"],
-        status=row["status"],
-        created_at=row["created_at"],
-        stats=_stats_from_json(row["stats_json"]),
-        stop_reason=row["stop_reason"],
-        error=row["error"],
-        model_id=row["model_id"],
-    )
-
-
-class ChatStore:
+class ChatStore(OrganizeMixin, PresetsMixin):
     """All conversations and messages in one SQLite file; safe to share between threads.
 
     Meant for one process at a time (the app is single-instance): opening the store marks any
     reply still "streaming" as "interrupted", which would be wrong for a live second writer.
     """
 
-    def __init__(self, path: Path, *, synchronous: Literal["NORMAL", "FULL"] = "NORMAL") -> None:
-        self.path = Path(path)
-        self._lock = threading.RLock()
-        self.last_backup: Path | None = None
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._conn = sqlite3.connect(
-                self.path, check_same_thread=False, isolation_level=None, timeout=5.0
-            )
-        except (OSError, sqlite3.Error) as exc:
-            if isinstance(exc, sqlite3.Error):
-                raise _translate(exc, "open the chats", self.path.parent) from exc
-            raise ChatStoreError(f"Could not open the chats: {exc.strerror or exc}.") from exc
-        self._conn.row_factory = sqlite3.Row
-        try:
-            self._conn.execute("PRAGMA journal_mode = WAL")
-            self._conn.execute(f"PRAGMA synchronous = {synchronous}")
-            self._conn.execute("PRAGMA foreign_keys = ON")
-            self.last_backup = migrate(self._conn, self.path)
-        except SchemaTooNewError as exc:
-            self._conn.close()
-            raise ChatStoreError(
-                "Could not open the chats: they were saved by a newer version of Hearth."
-            ) from exc
-        except sqlite3.Error as exc:
-            self._conn.close()
-            raise _translate(exc, "open the chats", self.path.parent) from exc
-        except BaseException:
-            self._conn.close()
-            raise
-        try:
-            self.recover_interrupted()
-        except ChatStoreError as exc:
-            # E.g. the disk is full: the chats can still be read; recovery retries next start.
-            log.warning("Could not mark interrupted replies: %s", exc)
-
-    # -- plumbing -------------------------------------------------------------------------
-
-    @contextmanager
-    def _write(self, action: str = "save the chat") -> Iterator[sqlite3.Connection]:
-        """One transaction; on any failure roll back and raise ``ChatStoreError``."""
-        with self._lock:
-            try:
-                self._conn.execute("BEGIN IMMEDIATE")
-                yield self._conn
-                self._conn.execute("COMMIT")
-            except BaseException as exc:
-                self._rollback()
-                if isinstance(exc, sqlite3.Error):
-                    log.warning("Chat write failed (%s): %s", action, exc)
-                    raise _translate(exc, action, self.path.parent) from exc
-                raise
-
-    def _rollback(self) -> None:
-        # SQLite may already have rolled back by itself (e.g. on SQLITE_FULL).
-        if self._conn.in_transaction:
-            try:
-                self._conn.execute("ROLLBACK")
-            except sqlite3.Error:
-                log.exception("Rollback failed")
-
-    def _read(self, sql: str, params: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
-        with self._lock:
-            try:
-                return self._conn.execute(sql, params).fetchall()
-            except sqlite3.Error as exc:
-                raise _translate(exc, "read the chats", self.path.parent) from exc
-
-    def close(self) -> None:
-        with self._lock:
-            self._conn.close()
-
-    def __enter__(self) -> ChatStore:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    # -- maintenance ----------------------------------------------------------------------
-
-    def recover_interrupted(self) -> int:
-        """Replies left "streaming" by a crash become "interrupted"; returns how many."""
-        with self._write("recover interrupted replies") as conn:
-            n = conn.execute(
-                "UPDATE messages SET status = 'interrupted' WHERE status = 'streaming'"
-            ).rowcount
-        if n:
-            log.info("Marked %d reply(ies) left streaming by a previous run as interrupted", n)
-        return n
-
-    def integrity_check(self) -> str:
-        """SQLite's ``PRAGMA integrity_check``: "ok", or the problems found, one per line."""
-        rows = self._read("PRAGMA integrity_check")
-        return "\n".join(str(r[0]) for r in rows)
-
     # -- conversations --------------------------------------------------------------------
-
-    def list_conversations(self) -> list[Conversation]:
-        """Most recently active first."""
-        rows = self._read("SELECT * FROM conversations ORDER BY updated_at DESC, id DESC")
-        return [_conversation(r) for r in rows]
 
     def create_conversation(
         self,
@@ -255,18 +54,33 @@ class ChatStore:
         system_prompt: str = "",
         sampling: SamplingParams | None = None,
         model_id: str | None = None,
+        *,
+        folder_id: int | None = None,
+        options: ConversationOptions | None = None,
     ) -> Conversation:
         now = time.time()
         sampling = sampling or SamplingParams()
+        options = options or ConversationOptions()
         with self._write() as conn:
             cur = conn.execute(
-                "INSERT INTO conversations"
-                " (title, created_at, updated_at, system_prompt, sampling_json, model_id)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                (title, now, now, system_prompt, json.dumps(sampling.to_dict()), model_id),
+                "INSERT INTO conversations (title, created_at, updated_at, system_prompt,"
+                " sampling_json, model_id, folder_id, options_json)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    title,
+                    now,
+                    now,
+                    system_prompt,
+                    json.dumps(sampling.to_dict()),
+                    model_id,
+                    folder_id,
+                    json.dumps(options.to_dict()),
+                ),
             )
             conv_id = int(cur.lastrowid or 0)
-        return Conversation(conv_id, title, now, now, system_prompt, sampling, model_id)
+        return Conversation(
+            conv_id, title, now, now, system_prompt, sampling, model_id, folder_id, options=options
+        )
 
     def get_conversation(self, conv_id: int) -> Conversation | None:
         rows = self._read("SELECT * FROM conversations WHERE id = ?", (conv_id,))
@@ -283,6 +97,7 @@ class ChatStore:
         system_prompt: str | _Unset = UNSET,
         sampling: SamplingParams | _Unset = UNSET,
         model_id: str | _Unset | None = UNSET,
+        options: ConversationOptions | _Unset = UNSET,
     ) -> None:
         """Change only the settings passed (``model_id=None`` clears the model)."""
         changes: dict[str, Any] = {}
@@ -292,26 +107,37 @@ class ChatStore:
             changes["sampling_json"] = json.dumps(sampling.to_dict())
         if not isinstance(model_id, _Unset):
             changes["model_id"] = model_id
+        if not isinstance(options, _Unset):
+            changes["options_json"] = json.dumps(options.to_dict())
         with self._write() as conn:
             self._touch(conn, conv_id, **changes)
 
     def delete_conversation(self, conv_id: int) -> bool:
-        """Delete a conversation and all its messages; False if it did not exist."""
+        """Delete a conversation and all its messages for good; False if it did not exist.
+
+        (The UI moves chats to the trash first: ``trash_conversation``.)"""
         with self._write("delete the chat") as conn:
             n = conn.execute("DELETE FROM conversations WHERE id = ?", (conv_id,)).rowcount
         return n > 0
 
-    def _touch(self, conn: sqlite3.Connection, conv_id: int, **columns: Any) -> None:
-        """Set ``columns`` and bump ``updated_at``; raise if the conversation is gone."""
-        columns["updated_at"] = time.time()
-        assignments = ", ".join(f"{name} = ?" for name in columns)  # names are ours, not input
-        cur = conn.execute(
-            f"UPDATE conversations SET {assignments} WHERE id = ?", (*columns.values(), conv_id)
-        )
-        if cur.rowcount == 0:
-            raise ChatNotFoundError(f"The chat no longer exists (id {conv_id}).")
-
     # -- messages -------------------------------------------------------------------------
+
+    def _tree_rows(self, conn: sqlite3.Connection, conv_id: int) -> list[sqlite3.Row]:
+        return conn.execute(
+            f"SELECT {_TREE_COLUMNS} FROM messages WHERE conversation_id = ?", (conv_id,)
+        ).fetchall()
+
+    def _select(self, conn: sqlite3.Connection, msg_id: int) -> None:
+        """Make ``msg_id`` the shown version among its siblings."""
+        row = conn.execute(
+            "SELECT conversation_id, parent_id FROM messages WHERE id = ?", (msg_id,)
+        ).fetchone()
+        if row is None:
+            raise ChatNotFoundError(f"The message no longer exists (id {msg_id}).")
+        conn.execute(
+            "UPDATE messages SET selected = (id = ?) WHERE conversation_id = ? AND parent_id IS ?",
+            (msg_id, row["conversation_id"], row["parent_id"]),
+        )
 
     def add_message(
         self,
@@ -320,25 +146,66 @@ class ChatStore:
         content: str,
         status: MessageStatus = "complete",
         model_id: str | None = None,
+        *,
+        parent_id: int | _Unset | None = UNSET,
+        meta: dict[str, Any] | None = None,
     ) -> Message:
+        """Add a message after ``parent_id`` (default: the end of the shown path) and show it.
+
+        Adding under a parent that already has children creates an alternative version."""
         if role not in ROLES:
             raise ValueError(f"unknown role {role!r}")
         if status not in STATUSES:
             raise ValueError(f"unknown status {status!r}")
         now = time.time()
+        meta_json = json.dumps(meta) if meta else None
         with self._write() as conn:
             self._touch(conn, conv_id)
+            parent = leaf_id(self._tree_rows(conn, conv_id)) if parent_id is UNSET else parent_id
             cur = conn.execute(
                 "INSERT INTO messages (conversation_id, role, content, status, created_at,"
-                " model_id) VALUES (?, ?, ?, ?, ?, ?)",
-                (conv_id, role, content, status, now, model_id),
+                " model_id, parent_id, selected, meta_json) VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?)",
+                (conv_id, role, content, status, now, model_id, parent, meta_json),
             )
             msg_id = int(cur.lastrowid or 0)
-        return Message(msg_id, conv_id, role, content, status, now, model_id=model_id)
+            self._select(conn, msg_id)
+        return Message(
+            msg_id,
+            conv_id,
+            role,
+            content,
+            status,
+            now,
+            model_id=model_id,
+            parent_id=parent if isinstance(parent, int) else None,
+            meta=dict(meta or {}),
+        )
 
-    def begin_reply(self, conv_id: int, model_id: str | None) -> Message:
+    def begin_reply(
+        self,
+        conv_id: int,
+        model_id: str | None,
+        *,
+        parent_id: int | _Unset | None = UNSET,
+    ) -> Message:
         """An empty assistant message in status "streaming", filled by ``append_reply``."""
-        return self.add_message(conv_id, "assistant", "", status="streaming", model_id=model_id)
+        return self.add_message(
+            conv_id, "assistant", "", status="streaming", model_id=model_id, parent_id=parent_id
+        )
+
+    def reopen_reply(self, msg_id: int) -> Message:
+        """Continue a finished reply: it streams again and new text is appended to it."""
+        with self._write() as conn:
+            cur = conn.execute(
+                "UPDATE messages SET status = 'streaming', stop_reason = NULL, error = NULL"
+                " WHERE id = ? AND role = 'assistant' AND status != 'streaming'",
+                (msg_id,),
+            )
+            if cur.rowcount == 0:
+                raise ChatNotFoundError(f"No finished reply with id {msg_id}.")
+        message = self.get_message(msg_id)
+        assert message is not None
+        return message
 
     def append_reply(self, msg_id: int, text: str) -> None:
         """Append streamed text to a reply; one small transaction, call at a coalesced rate."""
@@ -379,8 +246,80 @@ class ChatStore:
             ).fetchone()
             self._touch(conn, row[0])
 
+    def update_meta(self, msg_id: int, **values: Any) -> None:
+        """Merge ``values`` into a message's extras (reasoning time, citations, checks)."""
+        with self._write() as conn:
+            row = conn.execute("SELECT meta_json FROM messages WHERE id = ?", (msg_id,)).fetchone()
+            if row is None:
+                raise ChatNotFoundError(f"The message no longer exists (id {msg_id}).")
+            meta = json.loads(row[0] or "{}")
+            meta.update(values)
+            conn.execute(
+                "UPDATE messages SET meta_json = ? WHERE id = ?", (json.dumps(meta), msg_id)
+            )
+
+    def edit_message(self, msg_id: int, content: str) -> Message:
+        """A new version of a message with ``content``, shown instead of the old one.
+
+        The old version and everything after it stay, reachable through the version arrows."""
+        old = self.get_message(msg_id)
+        if old is None:
+            raise ChatNotFoundError(f"The message no longer exists (id {msg_id}).")
+        return self.add_message(
+            old.conversation_id,
+            old.role,
+            content,
+            model_id=old.model_id,
+            parent_id=old.parent_id,
+        )
+
+    def select_alternative(self, msg_id: int) -> None:
+        """Show this version of a message (and the path that continues from it)."""
+        with self._write() as conn:
+            self._select(conn, msg_id)
+
+    def alternative_ids(self, msg_id: int) -> list[int]:
+        """The versions of a message (its siblings, itself included), oldest first."""
+        rows = self._read(
+            "SELECT s.id FROM messages m JOIN messages s ON s.conversation_id = m.conversation_id"
+            " AND s.parent_id IS m.parent_id WHERE m.id = ? ORDER BY s.id",
+            (msg_id,),
+        )
+        return [int(r[0]) for r in rows]
+
+    def delete_message(self, msg_id: int) -> None:
+        """Delete one message; what followed it is kept and joins the message before it."""
+        with self._write("delete the message") as conn:
+            row = conn.execute(
+                "SELECT conversation_id, parent_id, selected FROM messages WHERE id = ?", (msg_id,)
+            ).fetchone()
+            if row is None:
+                raise ChatNotFoundError(f"The message no longer exists (id {msg_id}).")
+            conv_id, parent, selected = row
+            if not selected:
+                conn.execute("UPDATE messages SET selected = 0 WHERE parent_id = ?", (msg_id,))
+            else:
+                conn.execute(
+                    "UPDATE messages SET selected = 0 WHERE conversation_id = ? AND parent_id IS ?"
+                    " AND id != ?",
+                    (conv_id, parent, msg_id),
+                )
+            conn.execute("UPDATE messages SET parent_id = ? WHERE parent_id = ?", (parent, msg_id))
+            conn.execute("DELETE FROM messages WHERE id = ?", (msg_id,))
+            if selected:
+                siblings = conn.execute(
+                    "SELECT id, selected FROM messages WHERE conversation_id = ?"
+                    " AND parent_id IS ? ORDER BY id",
+                    (conv_id, parent),
+                ).fetchall()
+                if siblings and not any(s[1] for s in siblings):
+                    conn.execute(
+                        "UPDATE messages SET selected = 1 WHERE id = ?", (siblings[-1][0],)
+                    )
+            self._touch(conn, conv_id)
+
     def delete_messages_from(self, msg_id: int) -> int:
-        """Delete a message and every later one in its conversation (regenerate/edit)."""
+        """Delete a message and every later one in its conversation."""
         with self._write("delete messages") as conn:
             row = conn.execute(
                 "SELECT conversation_id FROM messages WHERE id = ?", (msg_id,)
@@ -395,11 +334,58 @@ class ChatStore:
 
     def get_message(self, msg_id: int) -> Message | None:
         rows = self._read("SELECT * FROM messages WHERE id = ?", (msg_id,))
-        return _message(rows[0]) if rows else None
+        if not rows:
+            return None
+        message = _message(rows[0])
+        message.attachments = self._attachments_of([msg_id]).get(msg_id, [])
+        return message
 
     def messages(self, conv_id: int) -> list[Message]:
-        """A conversation's messages in the order they were added."""
+        """The shown path of a conversation, oldest first, with version counts."""
+        rows = self._read("SELECT * FROM messages WHERE conversation_id = ?", (conv_id,))
+        result: list[Message] = []
+        for step in active_path(rows):
+            message = _message(step.row)
+            message.alternatives, message.alternative_index = step.alternatives, step.index
+            result.append(message)
+        with_files = self._read(
+            "SELECT DISTINCT a.message_id FROM attachments a JOIN messages m"
+            " ON m.id = a.message_id WHERE m.conversation_id = ?",
+            (conv_id,),
+        )
+        if with_files:
+            files = self._attachments_of([int(r[0]) for r in with_files])
+            for message in result:
+                message.attachments = files.get(message.id, [])
+        return result
+
+    def all_messages(self, conv_id: int) -> list[Message]:
+        """Every message of a conversation, all versions, in creation order (for export)."""
         rows = self._read(
             "SELECT * FROM messages WHERE conversation_id = ? ORDER BY id", (conv_id,)
         )
         return [_message(r) for r in rows]
+
+    # -- attachments ----------------------------------------------------------------------
+
+    def add_attachment(self, msg_id: int, name: str, kind: str, size: int, text: str) -> Attachment:
+        with self._write("save the attachment") as conn:
+            cur = conn.execute(
+                "INSERT INTO attachments (message_id, name, kind, size, text)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (msg_id, name, kind, size, text),
+            )
+        return Attachment(int(cur.lastrowid or 0), msg_id, name, kind, size, text)
+
+    def _attachments_of(self, msg_ids: list[int]) -> dict[int, list[Attachment]]:
+        found: dict[int, list[Attachment]] = {}
+        for start in range(0, len(msg_ids), 500):
+            chunk = msg_ids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            rows = self._read(
+                f"SELECT * FROM attachments WHERE message_id IN ({marks}) ORDER BY id",
+                tuple(chunk),
+            )
+            for row in rows:
+                found.setdefault(row["message_id"], []).append(_attachment(row))
+        return found
