@@ -10,7 +10,6 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from app import __version__
-from app.backend.engine.client import EngineLoadError
 from app.backend.server.common import read_json, service_of
 from app.backend.server.errors import ApiError
 
@@ -26,7 +25,7 @@ async def load(request: Request) -> Response:
     model = await service.resolve(body.get("model"))
     try:
         await asyncio.to_thread(service.core.engines.load, model)
-    except (EngineLoadError, OSError) as exc:
+    except Exception as exc:  # load errors, planner refusals, unreadable files alike
         raise ApiError(503, f"The model '{model.id}' could not be loaded: {exc}") from exc
     return JSONResponse({"model": model.id, "loaded": True})
 

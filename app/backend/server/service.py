@@ -20,7 +20,6 @@ from typing import Any
 from app.backend.core import HearthCore
 from app.backend.engine.client import (
     EngineClient,
-    EngineLoadError,
     EngineNotReady,
     RequestHandle,
 )
@@ -170,7 +169,7 @@ class ModelService:
             )
         try:
             engine = await asyncio.to_thread(self.core.engines.load, model)
-        except (EngineLoadError, OSError) as exc:
+        except Exception as exc:  # load errors, planner refusals, unreadable files alike
             raise ApiError(503, f"The model '{model.id}' could not be loaded: {exc}") from exc
         self.jit_loaded.add(model.id)
         return engine
