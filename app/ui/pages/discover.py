@@ -1,0 +1,517 @@
+"""Discover: search the Hub, see which files fit this machine, download them verifiably.
+
+Widgets only: every answer comes from ``ModelsBridge`` signals, every request leaves as a
+signal. Fit verdicts arrive one by one as the remote headers are read.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFrame,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QMessageBox,
+    QProgressBar,
+    QPushButton,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QTabWidget,
+    QTextBrowser,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.backend.downloads import DownloadRecord
+from app.backend.hub import SORTS, FitEstimate, GGUFEntry, ModelSummary, RepoDetails, TokenStatus
+from app.ui.theme import current_colors
+
+FIT_COLOURS = {"full_gpu": "success", "partial": "info", "cpu_only": "warning_text"}
+STATUS_TEXT = {
+    "queued": "Queued",
+    "downloading": "Downloading",
+    "paused": "Paused",
+    "verifying": "Verifying sha256…",
+    "completed": "Downloaded and verified",
+    "failed": "Failed",
+    "cancelled": "Cancelled",
+    "quarantined": "Rejected: damaged file",
+}
+
+
+def human_size(n: float) -> str:
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if abs(n) < 1000 or unit == "TB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1000
+    return f"{n:.1f} TB"
+
+
+def human_count(n: int) -> str:
+    if n >= 1_000_000:
+        return f"{n / 1e6:.1f}M"
+    if n >= 1000:
+        return f"{n / 1e3:.1f}k"
+    return str(n)
+
+
+def human_eta(seconds: float | None) -> str:
+    if seconds is None:
+        return ""
+    s = int(seconds)
+    if s >= 3600:
+        return f"{s // 3600} h {s % 3600 // 60:02d} min left"
+    if s >= 60:
+        return f"{s // 60} min {s % 60:02d} s left"
+    return f"{s} s left"
+
+
+def _when(dt: datetime | None) -> str:
+    return dt.strftime("%Y-%m-%d") if dt else "unknown"
+
+
+class DownloadRow(QFrame):
+    """One download: name, progress bar, bytes · speed · time left, Pause/Resume, Cancel."""
+
+    def __init__(self, record: DownloadRecord, page: DiscoverPage) -> None:
+        super().__init__()
+        self.setObjectName("card")
+        self.rid = record.id
+        self._page = page
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(12, 8, 12, 8)
+        lay.setSpacing(4)
+        top = QHBoxLayout()
+        self.name = QLabel(f"<b>{record.spec.repo_id}</b> · {record.spec.filename}")
+        self.name.setTextFormat(Qt.TextFormat.RichText)
+        top.addWidget(self.name, 1)
+        self.toggle = QPushButton("Pause")
+        self.toggle.clicked.connect(self._toggle)
+        self.cancel = QPushButton("Cancel")
+        self.cancel.setObjectName("danger")
+        self.cancel.clicked.connect(lambda: page.cancel_download.emit(self.rid))
+        top.addWidget(self.toggle)
+        top.addWidget(self.cancel)
+        lay.addLayout(top)
+        self.bar = QProgressBar()
+        self.bar.setRange(0, 1000)
+        self.bar.setTextVisible(False)
+        lay.addWidget(self.bar)
+        self.detail = QLabel()
+        self.detail.setObjectName("muted")
+        self.detail.setWordWrap(True)
+        lay.addWidget(self.detail)
+        self.status = record.status
+        self.update_record(record)
+
+    def _toggle(self) -> None:
+        if self.status in ("paused", "failed"):
+            self._page.resume_download.emit(self.rid)
+        elif self.status == "completed" or self.status in ("cancelled", "quarantined"):
+            self._page.remove_download.emit(self.rid)
+        else:
+            self._page.pause_download.emit(self.rid)
+
+    def update_record(self, r: DownloadRecord) -> None:
+        self.status = r.status
+        self.bar.setValue(int(r.fraction * 1000))
+        parts = [f"{human_size(r.bytes_done)} of {human_size(r.spec.size)}"]
+        if r.status == "downloading" and r.speed_bps > 0:
+            parts += [f"{human_size(r.speed_bps)}/s", human_eta(r.eta_s)]
+        parts.insert(0, STATUS_TEXT[r.status])
+        text = " · ".join(p for p in parts if p)
+        if r.error:
+            text += f"\n{r.error}"
+        if r.status == "completed":
+            text = f"{STATUS_TEXT['completed']} · {human_size(r.spec.size)} · in My Models"
+        self.detail.setText(text)
+        self.toggle.setText(
+            {"paused": "Resume", "failed": "Retry", "completed": "Clear", "cancelled": "Clear",
+             "quarantined": "Clear"}.get(r.status, "Pause")
+        )  # fmt: skip
+        self.cancel.setVisible(r.status not in ("completed", "cancelled", "quarantined"))
+        self.bar.setVisible(r.status not in ("completed", "cancelled"))
+
+
+class TokenDialog(QDialog):
+    """Enter or forget the Hugging Face token (stored in the system keyring only)."""
+
+    def __init__(self, status: TokenStatus | None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Hugging Face token")
+        self.setMinimumWidth(460)
+        lay = QVBoxLayout(self)
+        intro = QLabel(
+            "Gated models (Llama, Gemma…) need a Hugging Face access token after you accept "
+            "their terms on huggingface.co. Hearth keeps it in your system keyring."
+        )
+        intro.setWordWrap(True)
+        lay.addWidget(intro)
+        self.state = QLabel(self._describe(status))
+        self.state.setObjectName("muted")
+        self.state.setWordWrap(True)
+        lay.addWidget(self.state)
+        self.edit = QLineEdit()
+        self.edit.setEchoMode(QLineEdit.EchoMode.Password)
+        self.edit.setPlaceholderText("hf_…")
+        lay.addWidget(self.edit)
+        buttons = QDialogButtonBox()
+        self.save = buttons.addButton("Save", QDialogButtonBox.ButtonRole.AcceptRole)
+        self.save.setObjectName("primary")
+        self.forget = buttons.addButton("Forget token", QDialogButtonBox.ButtonRole.DestructiveRole)
+        buttons.addButton(QDialogButtonBox.StandardButton.Cancel)
+        buttons.rejected.connect(self.reject)
+        self.save.clicked.connect(self.accept)
+        self.forget.clicked.connect(lambda: self.done(2))
+        lay.addWidget(buttons)
+
+    @staticmethod
+    def _describe(status: TokenStatus | None) -> str:
+        if status is None:
+            return "Checking the keyring…"
+        where = {"environment": "from HF_TOKEN", "keyring": f"in {status.backend.name}",
+                 "file": "in a private file (no keyring)"}.get(status.source, "")  # fmt: skip
+        head = f"A token is set {where}." if status.has_token else "No token is set."
+        if not status.backend.usable:
+            head += f" {status.backend.reason}"
+        return head
+
+
+class DiscoverPage(QWidget):
+    # --- requests to the bridge
+    search = Signal(str, str)
+    more_results = Signal()
+    open_repo = Signal(str)
+    download = Signal(str, str)
+    pause_download = Signal(str)
+    resume_download = Signal(str)
+    cancel_download = Signal(str)
+    remove_download = Signal(str)
+    list_downloads = Signal()
+    request_token_status = Signal()
+    set_token = Signal(str, bool)
+    clear_token = Signal()
+
+    COLUMNS = ("File", "Quant", "Size", "Fits this machine?", "Memory", "")
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setAccessibleName("Discover")
+        self._serial = 0
+        self._details: RepoDetails | None = None
+        self._rows: dict[str, DownloadRow] = {}
+        self._token_status: TokenStatus | None = None
+        self.ask_consent = self._ask_consent  # replaceable in tests (a modal dialog)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(24, 18, 24, 16)
+        outer.setSpacing(10)
+
+        head = QHBoxLayout()
+        titles = QVBoxLayout()
+        title = QLabel("Discover")
+        title.setObjectName("pageTitle")
+        subtitle = QLabel("GGUF models from Hugging Face, checked against this machine.")
+        subtitle.setObjectName("pageSubtitle")
+        titles.addWidget(title)
+        titles.addWidget(subtitle)
+        head.addLayout(titles, 1)
+        self.token_button = QPushButton("Hugging Face token…")
+        self.token_button.clicked.connect(self._edit_token)
+        head.addWidget(self.token_button, 0, Qt.AlignmentFlag.AlignTop)
+        outer.addLayout(head)
+
+        row = QHBoxLayout()
+        self.query = QLineEdit()
+        self.query.setPlaceholderText("Search models, or paste user/repo or a Hugging Face link")
+        self.query.setClearButtonEnabled(True)
+        self.query.returnPressed.connect(self._search)
+        self.sort = QComboBox()
+        for key, label in SORTS.items():
+            self.sort.addItem(label, key)
+        self.search_button = QPushButton("Search")
+        self.search_button.setObjectName("primary")
+        self.search_button.clicked.connect(self._search)
+        row.addWidget(self.query, 1)
+        row.addWidget(self.sort)
+        row.addWidget(self.search_button)
+        outer.addLayout(row)
+
+        self.notice = QLabel()
+        self.notice.setObjectName("notice")
+        self.notice.setWordWrap(True)
+        self.notice.hide()
+        outer.addWidget(self.notice)
+
+        split = QSplitter(Qt.Orientation.Horizontal)
+        left = QWidget()
+        left_lay = QVBoxLayout(left)
+        left_lay.setContentsMargins(0, 0, 0, 0)
+        self.results = QListWidget()
+        self.results.setAccessibleName("Search results")
+        self.results.itemActivated.connect(self._open_item)
+        self.results.itemClicked.connect(self._open_item)
+        self.results_status = QLabel("Type a search to find GGUF models.")
+        self.results_status.setObjectName("muted")
+        self.more = QPushButton("Load more")
+        self.more.hide()
+        self.more.clicked.connect(self.more_results.emit)
+        left_lay.addWidget(self.results, 1)
+        left_lay.addWidget(self.results_status)
+        left_lay.addWidget(self.more)
+        split.addWidget(left)
+        split.addWidget(self._build_model_panel())
+        split.setStretchFactor(0, 2)
+        split.setStretchFactor(1, 5)
+        split.setSizes([300, 700])
+        outer.addWidget(split, 3)
+
+        dl_head = QLabel("Downloads")
+        dl_head.setObjectName("sectionTitle")
+        outer.addWidget(dl_head)
+        self.downloads_empty = QLabel("Nothing downloading. Pick a file above to get it.")
+        self.downloads_empty.setObjectName("muted")
+        outer.addWidget(self.downloads_empty)
+        self.downloads_box = QVBoxLayout()
+        self.downloads_box.setSpacing(6)
+        outer.addLayout(self.downloads_box)
+
+    def _build_model_panel(self) -> QWidget:
+        panel = QFrame()
+        panel.setObjectName("card")
+        lay = QVBoxLayout(panel)
+        lay.setContentsMargins(16, 12, 16, 12)
+        self.repo_title = QLabel("No model selected")
+        self.repo_title.setObjectName("emptyTitle")
+        self.repo_title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.repo_meta = QLabel("Pick a search result, or paste a user/repo name above.")
+        self.repo_meta.setObjectName("muted")
+        self.repo_meta.setWordWrap(True)
+        lay.addWidget(self.repo_title)
+        lay.addWidget(self.repo_meta)
+        self.tabs = QTabWidget()
+        self.files = QTableWidget(0, len(self.COLUMNS))
+        self.files.setHorizontalHeaderLabels(self.COLUMNS)
+        self.files.verticalHeader().hide()
+        self.files.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.files.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.files.setShowGrid(False)
+        self.files.setAlternatingRowColors(True)
+        header = self.files.horizontalHeader()
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        for col in range(1, len(self.COLUMNS)):
+            header.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
+        self.files.setAccessibleName("Model files")
+        self.card = QTextBrowser()
+        self.card.setOpenExternalLinks(True)
+        self.card.setAccessibleName("Model card")
+        self.tabs.addTab(self.files, "Files")
+        self.tabs.addTab(self.card, "Model card")
+        lay.addWidget(self.tabs, 1)
+        return panel
+
+    # ------------------------------------------------------------------ wiring
+    def connect_bridge(self, b: object) -> None:
+        """Both directions; the bridge lives in another thread so these are queued."""
+        self.search.connect(b.search)  # type: ignore[attr-defined]
+        self.more_results.connect(b.more_results)  # type: ignore[attr-defined]
+        self.open_repo.connect(b.open_repo)  # type: ignore[attr-defined]
+        self.download.connect(b.download)  # type: ignore[attr-defined]
+        self.pause_download.connect(b.pause_download)  # type: ignore[attr-defined]
+        self.resume_download.connect(b.resume_download)  # type: ignore[attr-defined]
+        self.cancel_download.connect(b.cancel_download)  # type: ignore[attr-defined]
+        self.remove_download.connect(b.remove_download)  # type: ignore[attr-defined]
+        self.list_downloads.connect(b.list_downloads)  # type: ignore[attr-defined]
+        self.request_token_status.connect(b.request_token_status)  # type: ignore[attr-defined]
+        self.set_token.connect(b.set_token)  # type: ignore[attr-defined]
+        self.clear_token.connect(b.clear_token)  # type: ignore[attr-defined]
+        b.search_results.connect(self.show_results)  # type: ignore[attr-defined]
+        b.repo_opened.connect(self.show_repo)  # type: ignore[attr-defined]
+        b.readme_ready.connect(self.show_readme)  # type: ignore[attr-defined]
+        b.fit_ready.connect(self.show_fit)  # type: ignore[attr-defined]
+        b.download_changed.connect(self.show_download)  # type: ignore[attr-defined]
+        b.downloads_listed.connect(self.show_downloads)  # type: ignore[attr-defined]
+        b.token_status.connect(self._on_token_status)  # type: ignore[attr-defined]
+        b.token_needs_consent.connect(self._on_needs_consent)  # type: ignore[attr-defined]
+        b.error.connect(self.show_notice)  # type: ignore[attr-defined]
+        self.list_downloads.emit()
+        self.request_token_status.emit()
+
+    # ------------------------------------------------------------------ search
+    def _search(self) -> None:
+        self.results_status.setText("Searching…")
+        self.search.emit(self.query.text(), self.sort.currentData())
+
+    @Slot(int, list, bool)
+    def show_results(self, serial: int, models: list[ModelSummary], more: bool) -> None:
+        if serial > 0:
+            self.results.clear()
+        for m in models:
+            item = QListWidgetItem(
+                f"{m.repo_id}\n↓ {human_count(m.downloads)}   ♥ {human_count(m.likes)}   "
+                f"updated {_when(m.last_modified)}{'   · gated' if m.gated else ''}"
+            )
+            item.setData(Qt.ItemDataRole.UserRole, m.repo_id)
+            item.setToolTip(m.repo_id)
+            self.results.addItem(item)
+        count = self.results.count()
+        self.results_status.setText(
+            f"{count} model{'s' if count != 1 else ''}" if count else "No GGUF models found."
+        )
+        self.more.setVisible(more)
+
+    def _open_item(self, item: QListWidgetItem) -> None:
+        repo_id = item.data(Qt.ItemDataRole.UserRole)
+        if self._details is None or self._details.repo_id != repo_id:
+            self.repo_title.setText(repo_id)
+            self.repo_meta.setText("Loading files…")
+            self.open_repo.emit(repo_id)
+
+    # ------------------------------------------------------------------ model page
+    @Slot(object)
+    def show_repo(self, details: RepoDetails) -> None:
+        self._details = details
+        self.notice.hide()
+        self.repo_title.setText(details.repo_id)
+        gated = " · gated (needs a token)" if details.gated else ""
+        self.repo_meta.setText(
+            f"↓ {human_count(details.downloads)} downloads · ♥ {human_count(details.likes)} · "
+            f"updated {_when(details.last_modified)} · {len(details.models)} GGUF file(s)"
+            f"{gated}"
+        )
+        self.card.setMarkdown("*Loading the model card…*")
+        self.files.setRowCount(0)
+        for entry in details.entries:
+            self._add_entry(entry)
+
+    def _add_entry(self, entry: GGUFEntry) -> None:
+        row = self.files.rowCount()
+        self.files.insertRow(row)
+        name = entry.label + (f"  ({len(entry.parts)} parts)" if entry.is_split else "")
+        cells = [
+            name,
+            "projector" if entry.is_mmproj else entry.quant,
+            human_size(entry.size),
+            "vision projector" if entry.is_mmproj else "checking…",
+            "",
+        ]
+        for col, text in enumerate(cells):
+            item = QTableWidgetItem(text)
+            item.setData(Qt.ItemDataRole.UserRole, entry.label)
+            if col == 0:
+                item.setToolTip("\n".join(p.path for p in entry.parts))
+            self.files.setItem(row, col, item)
+        button = QPushButton("Download")
+        button.setAccessibleName(f"Download {entry.label}")
+        repo = self._details.repo_id if self._details else ""
+        button.clicked.connect(lambda: self._download(repo, entry.label))
+        if not entry.complete:
+            button.setEnabled(False)
+            button.setToolTip("Some split parts are missing from this repo.")
+        self.files.setCellWidget(row, 5, button)
+
+    def _download(self, repo_id: str, label: str) -> None:
+        self.download.emit(repo_id, label)
+
+    def _row_of(self, label: str) -> int:
+        for row in range(self.files.rowCount()):
+            item = self.files.item(row, 0)
+            if item is not None and item.data(Qt.ItemDataRole.UserRole) == label:
+                return row
+        return -1
+
+    @Slot(str, str, object)
+    def show_fit(self, repo_id: str, label: str, fit: FitEstimate) -> None:
+        if self._details is None or self._details.repo_id != repo_id:
+            return
+        row = self._row_of(label)
+        if row < 0:
+            return
+        colours = current_colors()
+        verdict = self.files.item(row, 3)
+        memory = self.files.item(row, 4)
+        assert verdict is not None and memory is not None
+        verdict.setText(fit.label + ("" if fit.from_header else " (by size)"))
+        verdict.setForeground(QColor(getattr(colours, FIT_COLOURS.get(fit.verdict, "danger"))))
+        memory.setText(f"≈ {human_size(fit.memory_bytes)} at {fit.n_ctx // 1024}k ctx")
+        memory.setToolTip(fit.note or "Weights, KV cache and compute buffers (planner estimate).")
+
+    @Slot(str, str)
+    def show_readme(self, repo_id: str, markdown: str) -> None:
+        if self._details is not None and self._details.repo_id == repo_id:
+            self.card.setMarkdown(markdown or "*This repo has no model card.*")
+
+    # ------------------------------------------------------------------ downloads
+    @Slot(list)
+    def show_downloads(self, records: list[DownloadRecord]) -> None:
+        for rid in list(self._rows):
+            if rid not in {r.id for r in records}:
+                self._rows.pop(rid).deleteLater()
+        for r in records:
+            self.show_download(r)
+        self.downloads_empty.setVisible(not self._rows)
+
+    @Slot(object)
+    def show_download(self, record: DownloadRecord) -> None:
+        row = self._rows.get(record.id)
+        if row is None:
+            row = DownloadRow(record, self)
+            self._rows[record.id] = row
+            self.downloads_box.insertWidget(0, row)
+        else:
+            row.update_record(record)
+        self.downloads_empty.setVisible(False)
+        if record.status == "quarantined":
+            self.show_notice(record.error)
+
+    # ------------------------------------------------------------------ token
+    def _edit_token(self) -> None:
+        dialog = TokenDialog(self._token_status, self)
+        result = dialog.exec()
+        if result == QDialog.DialogCode.Accepted and dialog.edit.text().strip():
+            self._pending_token = dialog.edit.text().strip()
+            self.set_token.emit(self._pending_token, False)
+        elif result == 2:
+            self.clear_token.emit()
+
+    @Slot(object)
+    def _on_token_status(self, status: TokenStatus) -> None:
+        self._token_status = status
+        self.token_button.setText(
+            "Hugging Face token ✓" if status.has_token else "Hugging Face token…"
+        )
+
+    @Slot(str)
+    def _on_needs_consent(self, reason: str) -> None:
+        token = getattr(self, "_pending_token", "")
+        if token and self.ask_consent(reason):
+            self.set_token.emit(token, True)
+        self._pending_token = ""
+
+    def _ask_consent(self, reason: str) -> bool:
+        answer = QMessageBox.question(
+            self,
+            "No system keyring",
+            f"{reason}\n\nStore the token in a private file readable only by you instead?",
+        )
+        return answer == QMessageBox.StandardButton.Yes
+
+    @Slot(str)
+    def show_notice(self, text: str) -> None:
+        self.notice.setText(text)
+        self.notice.setVisible(bool(text))
+        if self.results_status.text() == "Searching…":
+            self.results_status.setText("")
+        if self._details is None and self.repo_meta.text() == "Loading files…":
+            self.repo_meta.setText("")

@@ -1,0 +1,221 @@
+"""Discover page driven with qtbot: a real ModelsBridge in its thread, the Hub emulator on
+loopback, real downloads. Screenshots for eyeballing go to $HEARTH_SCREENSHOTS if set."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import keyring
+import pytest
+from keyring.backends import fail
+from PySide6.QtCore import QThread, QTimer
+from PySide6.QtWidgets import QPushButton
+
+from app.backend.core import HearthCore
+from app.backend.planner import Resources
+from app.ui.models_bridge import ModelsBridge
+from app.ui.pages.discover import DiscoverPage
+from tests.helpers.hub_emulator import Fault, HubEmulator, gguf_medium, gguf_small, hub
+
+__all__ = ["gguf_medium", "gguf_small", "hub"]
+GiB = 1024**3
+REPO = "acme/tiny-chat-GGUF"
+
+
+@pytest.fixture
+def no_keyring() -> Iterator[None]:
+    original = keyring.get_keyring()
+    keyring.set_keyring(fail.Keyring())
+    yield
+    keyring.set_keyring(original)
+
+
+@pytest.fixture
+def bridge(
+    hub: HubEmulator, monkeypatch: pytest.MonkeyPatch, isolated_home: Path, no_keyring: None
+) -> Iterator[ModelsBridge]:
+    monkeypatch.setenv("HF_ENDPOINT", hub.endpoint)
+    monkeypatch.delenv("HF_TOKEN", raising=False)
+    core = HearthCore()
+    b = ModelsBridge(core)
+    b._resources = Resources(gpu_free_bytes=(8 * GiB,), ram_available_bytes=16 * GiB)
+    thread = QThread()
+    b.moveToThread(thread)
+    thread.start()
+    yield b
+    thread.quit()
+    thread.wait(5000)
+    b.shutdown()
+    core.close()
+
+
+@pytest.fixture
+def page(qtbot, bridge: ModelsBridge) -> DiscoverPage:  # type: ignore[no-untyped-def]
+    p = DiscoverPage()
+    qtbot.addWidget(p)
+    p.resize(1100, 760)
+    p.connect_bridge(bridge)
+    p.show()
+    return p
+
+
+def _fill(hub: HubEmulator, gguf_small: bytes, gguf_medium: Path) -> None:
+    hub.add_repo(
+        REPO,
+        {
+            "tiny-chat-Q8_0.gguf": gguf_small,
+            "tiny-chat-F32.gguf": gguf_medium,
+            "tiny-chat-Q4_K_M-00001-of-00002.gguf": gguf_small[:400_000],
+            "tiny-chat-Q4_K_M-00002-of-00002.gguf": gguf_small[400_000:],
+            "mmproj-tiny-chat-f16.gguf": gguf_small,
+        },
+        readme="---\nlicense: mit\n---\n# Tiny chat\n\nA **tiny** model for tests.",
+        downloads=12_300,
+        likes=45,
+    )
+    for i in range(40):
+        hub.add_repo(f"community/model{i:02d}-GGUF", {"m-Q4_0.gguf": b"GGUF"}, downloads=i)
+
+
+def _button(page: DiscoverPage, label: str) -> QPushButton:
+    row = page._row_of(label)
+    widget = page.files.cellWidget(row, 5)
+    assert isinstance(widget, QPushButton)
+    return widget
+
+
+def _shot(widget, name: str) -> None:  # type: ignore[no-untyped-def]
+    folder = os.environ.get("HEARTH_SCREENSHOTS")
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        widget.grab().save(str(Path(folder) / name))
+
+
+def test_search_sort_and_load_more(qtbot, page: DiscoverPage, hub, gguf_small, gguf_medium):  # type: ignore[no-untyped-def]
+    _fill(hub, gguf_small, gguf_medium)
+    page.query.setText("GGUF")
+    page.search_button.click()
+    qtbot.waitUntil(lambda: page.results.count() == 30, timeout=10_000)
+    assert page.results.item(0).text().startswith(REPO)  # most downloaded first
+    assert "↓ 12.3k" in page.results.item(0).text()
+    assert page.more.isVisible()
+    page.more.click()
+    qtbot.waitUntil(lambda: page.results.count() == 41, timeout=10_000)
+    assert not page.more.isVisible()
+
+
+def test_model_page_files_fit_and_card(qtbot, page, hub, gguf_small, gguf_medium):  # type: ignore[no-untyped-def]
+    _fill(hub, gguf_small, gguf_medium)
+    page.query.setText(f"https://huggingface.co/{REPO}")  # a pasted link opens the page
+    page.search_button.click()
+    qtbot.waitUntil(lambda: page.files.rowCount() == 4, timeout=10_000)
+    labels = [page.files.item(r, 0).text() for r in range(4)]
+    assert "tiny-chat-Q4_K_M.gguf  (2 parts)" in labels
+    quants = {page.files.item(r, 1).text() for r in range(4)}
+    assert quants == {"Q4_K_M", "Q8_0", "F32", "projector"}
+    q8 = page._row_of("tiny-chat-Q8_0.gguf")
+    qtbot.waitUntil(lambda: page.files.item(q8, 3).text() != "checking…", timeout=15_000)
+    assert page.files.item(q8, 3).text() == "Full GPU offload"  # from the real header
+    assert page.files.item(q8, 4).text().startswith("≈ ")
+    qtbot.waitUntil(lambda: "tiny" in page.card.toPlainText(), timeout=10_000)
+    assert "license" not in page.card.toPlainText()
+    ranged = [r for r in hub.requests if r.host == "cdn" and r.headers.get("range")]
+    assert ranged  # headers were read with Range requests
+    _shot(page, "discover.png")
+
+
+def test_download_completes_verified(qtbot, page, hub, gguf_small, gguf_medium, bridge):  # type: ignore[no-untyped-def]
+    _fill(hub, gguf_small, gguf_medium)
+    listed: list[list] = []
+    bridge.models_listed.connect(listed.append)
+    page.open_repo.emit(REPO)
+    qtbot.waitUntil(lambda: page.files.rowCount() == 4, timeout=10_000)
+    _button(page, "tiny-chat-Q8_0.gguf").click()
+    qtbot.waitUntil(lambda: len(page._rows) == 1, timeout=10_000)
+    row = next(iter(page._rows.values()))
+    qtbot.waitUntil(lambda: row.status == "completed", timeout=20_000)
+    assert "verified" in row.detail.text()
+    assert (bridge.core.paths.models / REPO / "tiny-chat-Q8_0.gguf").read_bytes() == gguf_small
+    qtbot.waitUntil(lambda: any(listed), timeout=10_000)
+    assert any(m.id == f"{REPO}/Q8_0" for m in listed[-1])
+
+
+def test_pause_resume_cancel_from_the_row(qtbot, page, hub, gguf_small, gguf_medium, bridge):  # type: ignore[no-untyped-def]
+    _fill(hub, gguf_small, gguf_medium)
+    hub.fault(REPO, "tiny-chat-F32.gguf", Fault(rate_bps=1_000_000))
+    page.open_repo.emit(REPO)
+    qtbot.waitUntil(lambda: page.files.rowCount() == 4, timeout=10_000)
+    _button(page, "tiny-chat-F32.gguf").click()
+    qtbot.waitUntil(lambda: len(page._rows) == 1, timeout=10_000)
+    row = next(iter(page._rows.values()))
+    qtbot.waitUntil(lambda: row.bar.value() > 0, timeout=10_000)
+    row.toggle.click()
+    qtbot.waitUntil(lambda: row.status == "paused" and row.toggle.text() == "Resume")
+    row.toggle.click()
+    qtbot.waitUntil(lambda: row.status == "downloading", timeout=10_000)
+    row.cancel.click()
+    qtbot.waitUntil(lambda: row.status == "cancelled", timeout=10_000)
+    part = bridge.core.downloads.part_path(row.rid)
+    qtbot.waitUntil(lambda: not part.exists(), timeout=10_000)
+
+
+def test_flipped_byte_is_reported_and_not_installed(
+    qtbot, page, hub, gguf_small, gguf_medium, bridge
+):  # type: ignore[no-untyped-def]
+    _fill(hub, gguf_small, gguf_medium)
+    hub.fault(REPO, "tiny-chat-Q8_0.gguf", Fault(flip_byte_at=77_777))
+    page.open_repo.emit(REPO)
+    qtbot.waitUntil(lambda: page.files.rowCount() == 4, timeout=10_000)
+    _button(page, "tiny-chat-Q8_0.gguf").click()
+    qtbot.waitUntil(lambda: "failed verification" in page.notice.text(), timeout=20_000)
+    row = next(iter(page._rows.values()))
+    assert row.status == "quarantined" and "Rejected" in row.detail.text()
+    assert not list(bridge.core.paths.models.rglob("*.gguf"))
+
+
+def test_gated_repo_and_token_with_consent(qtbot, page, hub, gguf_small, bridge):  # type: ignore[no-untyped-def]
+    hub.add_repo("meta/gated-GGUF", {"g-Q4_0.gguf": gguf_small}, gated=True)
+    page.open_repo.emit("meta/gated-GGUF")
+    qtbot.waitUntil(lambda: "token" in page.notice.text(), timeout=10_000)
+    asked: list[str] = []
+    page.ask_consent = lambda reason: asked.append(reason) or True
+    page._pending_token = hub.token
+    page.set_token.emit(hub.token, False)  # as the dialog does
+    qtbot.waitUntil(lambda: page.token_button.text().endswith("✓"), timeout=10_000)
+    assert asked and "keyring" in asked[0].lower()
+    secrets = bridge.core.paths.root / "secrets.json"
+    assert secrets.exists() and oct(secrets.stat().st_mode & 0o777) == "0o600"
+    page.open_repo.emit("meta/gated-GGUF")
+    qtbot.waitUntil(lambda: page.files.rowCount() == 1, timeout=10_000)
+
+
+def test_event_loop_keeps_running_during_download_and_search(  # type: ignore[no-untyped-def]
+    qtbot, page, hub, gguf_small, gguf_medium
+):
+    """A loose bound (the real figure is measured by bench/ui_responsiveness-style runs)."""
+    _fill(hub, gguf_small, gguf_medium)
+    page.open_repo.emit(REPO)
+    qtbot.waitUntil(lambda: page.files.rowCount() == 4, timeout=10_000)
+    gaps: list[float] = []
+    last = [time.perf_counter()]
+
+    def tick() -> None:
+        now = time.perf_counter()
+        gaps.append(now - last[0])
+        last[0] = now
+
+    timer = QTimer()
+    timer.timeout.connect(tick)
+    timer.start(5)
+    _button(page, "tiny-chat-F32.gguf").click()
+    page.query.setText("model")
+    page.search_button.click()
+    qtbot.waitUntil(
+        lambda: bool(page._rows) and next(iter(page._rows.values())).status == "completed",
+        timeout=30_000,
+    )
+    timer.stop()
+    assert max(gaps) < 0.5, f"event loop stalled {max(gaps) * 1000:.0f} ms"
