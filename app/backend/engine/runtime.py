@@ -2,27 +2,23 @@
 
 Why the low-level API: the high-level ``Llama.create_completion`` copies the whole logits row
 (262k floats for Gemma 3) into numpy on every token; sampling in C with a ``llama_sampler`` chain
-and decoding one-token batches avoids that and runs at llama-bench speed.
+avoids that. This module owns the model and one context; the batching scheduler
+(``scheduler.py``) decides what each ``llama_decode`` holds.
+
+The context is sized for ``n_parallel`` sequences of ``n_ctx`` tokens each, in one unified KV
+cache (so sequences can share prefix cells), with extra sequence ids beyond ``n_parallel`` that
+keep finished conversations cached for reuse.
 """
 
 from __future__ import annotations
 
-import codecs
 import ctypes
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import llama_cpp as ll
 
-from app.backend.engine.stopping import StopStringMatcher
-from app.backend.engine.types import (
-    GenerationStats,
-    LoadParams,
-    ModelInfo,
-    SamplingParams,
-    StopReason,
-)
+from app.backend.engine.types import LoadParams, ModelInfo, SamplingParams
 
 KV_TYPES = {"f32": 0, "f16": 1, "q4_0": 2, "q4_1": 3, "q5_0": 6, "q5_1": 7, "q8_0": 8, "bf16": 30}
 
@@ -33,14 +29,9 @@ class EngineRuntimeError(Exception):
     """A user-facing failure inside the runtime (load failed, prompt too long)."""
 
 
-class Cancelled(Exception):
-    pass
-
-
-@dataclass
-class GenerationResult:
-    stop_reason: StopReason
-    stats: GenerationStats
+DEFAULT_PARALLEL = 4  # when nothing (planner, user) chose: enough for chat + an API client
+CACHED_SEQUENCES = 8  # idle sequence ids kept beyond n_parallel for prefix reuse
+KV_PAD = 256  # llama.cpp pads context sizes to this
 
 
 def _ensure_backend() -> None:
@@ -51,7 +42,7 @@ def _ensure_backend() -> None:
 
 
 class LlamaRuntime:
-    """One model and one context; decodes one sequence at a time, reusing the KV prefix."""
+    """One model and one multi-sequence context."""
 
     def __init__(
         self,
@@ -87,8 +78,14 @@ class LlamaRuntime:
 
         cparams = ll.llama_context_default_params()
         n_ctx_train = ll.llama_model_n_ctx_train(model)
-        cparams.n_ctx = params.n_ctx if params.n_ctx > 0 else n_ctx_train
-        cparams.n_batch = params.n_batch
+        per_seq = params.n_ctx if params.n_ctx > 0 else n_ctx_train
+        per_seq = -(-per_seq // KV_PAD) * KV_PAD
+        self.n_parallel = max(1, params.n_parallel or DEFAULT_PARALLEL)
+        self.n_seq_max = min(256, self.n_parallel + CACHED_SEQUENCES)
+        cparams.n_ctx = per_seq * self.n_parallel
+        cparams.n_seq_max = self.n_seq_max
+        cparams.kv_unified = True
+        cparams.n_batch = max(params.n_batch, self.n_parallel)
         cparams.n_ubatch = min(params.n_batch, 512)
         threads = params.n_threads or _default_threads()
         cparams.n_threads = threads
@@ -110,15 +107,17 @@ class LlamaRuntime:
             )
         self.ctx = ctx
         self.memory = ll.llama_get_memory(ctx)
-        self.n_ctx = ll.llama_n_ctx(ctx)
+        self.n_ctx_total = ll.llama_n_ctx(ctx)
+        self.n_ctx = per_seq  # what one conversation may hold
+        self.n_batch = int(cparams.n_batch)
         self.n_vocab = ll.llama_vocab_n_tokens(self.vocab)
+        n_swa = ll.llama_model_n_swa(model)
+        self.compact_window = n_swa if (n_swa > 0 and not params.swa_full) else 0
 
         self._abort_cb = ll.ggml_abort_callback(lambda _data: self._abort_requested)
         ll.llama_set_abort_callback(ctx, self._abort_cb, None)
 
-        self._cached_tokens: list[int] = []
         self._piece_buf = ctypes.create_string_buffer(256)
-        self._one_token = (ll.llama_token * 1)()
         self.load_time_s = time.perf_counter() - started
 
     # ----------------------------------------------------------------- model facts
@@ -135,6 +134,7 @@ class LlamaRuntime:
             eos_token=self.token_text(ll.llama_vocab_eos(self.vocab)),
             chat_template=self.meta("tokenizer.chat_template"),
             load_time_s=self.load_time_s,
+            n_parallel=self.n_parallel,
         )
 
     def meta(self, key: str) -> str | None:
@@ -162,6 +162,10 @@ class LlamaRuntime:
             count = ll.llama_tokenize(self.vocab, data, len(data), tokens, capacity, add_bos, True)
         return list(tokens[:count])
 
+    def prompt_tokens(self, prompt: str, add_bos: bool) -> list[int]:
+        """The prompt as decoded: never empty (a lone BOS gives the first logits)."""
+        return self.tokenize(prompt, add_bos) or [ll.llama_vocab_bos(self.vocab)]
+
     def piece(self, token: int) -> bytes:
         n = ll.llama_token_to_piece(self.vocab, token, self._piece_buf, 256, 0, False)
         if n < 0:
@@ -170,130 +174,45 @@ class LlamaRuntime:
             return buf.raw[:n]
         return self._piece_buf.raw[:n]
 
-    # ------------------------------------------------------------------ generation
+    # ------------------------------------------------------------------ decoding
     def request_abort(self) -> None:
         """Called from another thread: makes a running decode return early."""
         self._abort_requested = True
 
-    def generate(
-        self,
-        prompt: str,
-        sampling: SamplingParams,
-        add_bos: bool,
-        emit: Callable[[str, int], None],
-        should_stop: Callable[[], bool],
-        grammar: str | None = None,
-    ) -> GenerationResult:
-        started = time.perf_counter()
+    def clear_abort(self) -> None:
         self._abort_requested = False
-        tokens = self.tokenize(prompt, add_bos)
-        if not tokens:
-            tokens = [ll.llama_vocab_bos(self.vocab)]
-        if len(tokens) >= self.n_ctx:
-            raise EngineRuntimeError(
-                f"The prompt is {len(tokens)} tokens long but the context holds {self.n_ctx}; "
-                "shorten the conversation or load the model with a larger context."
-            )
-        stats = GenerationStats(prompt_tokens=len(tokens))
-        try:
-            self._prefill(tokens, should_stop)
-        except Cancelled:
-            stats.total_time_s = time.perf_counter() - started
-            return GenerationResult("cancelled", stats)
 
-        sampler = self._build_sampler(sampling, grammar)
-        matcher = StopStringMatcher(sampling.stop)
-        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-        n_past = len(tokens)
-        generated = 0
-        first_token_at = 0.0
-        stop_reason: StopReason = "max_tokens"
-        try:
-            while generated < sampling.max_tokens:
-                if should_stop():
-                    stop_reason = "cancelled"
-                    break
-                token = ll.llama_sampler_sample(sampler, self.ctx, -1)
-                if generated == 0:
-                    first_token_at = time.perf_counter()
-                if ll.llama_vocab_is_eog(self.vocab, token):
-                    stop_reason = "eos"
-                    break
-                generated += 1
-                text = matcher.feed(decoder.decode(self.piece(token)))
-                if text or matcher.stopped:
-                    emit(text, 1)
-                else:
-                    emit("", 1)
-                if matcher.stopped:
-                    stop_reason = "stop_string"
-                    break
-                if n_past + 1 >= self.n_ctx:
-                    stop_reason = "context_limit"
-                    break
-                self._cached_tokens.append(token)
-                self._decode_one(token)
-                n_past += 1
-        except Cancelled:
-            stop_reason = "cancelled"
-        finally:
-            ll.llama_sampler_free(sampler)
-        tail = matcher.feed(decoder.decode(b"", final=True)) + matcher.flush()
-        if tail:
-            emit(tail, 0)
-        finished = time.perf_counter()
-        stats.completion_tokens = generated
-        stats.total_time_s = finished - started
-        if generated:
-            stats.time_to_first_token_s = first_token_at - started
-            decode_time = finished - first_token_at
-            stats.tokens_per_second = generated / decode_time if decode_time > 0 else 0.0
-        return GenerationResult(stop_reason, stats)
+    def decode(self, batch: ll.llama_batch) -> int:
+        """One ``llama_decode``; returns llama.cpp's code (0 ok, 1 no KV slot, 2 aborted)."""
+        return int(ll.llama_decode(self.ctx, batch))
 
-    def _prefill(self, tokens: list[int], should_stop: Callable[[], bool]) -> None:
-        """Decode the prompt in chunks, reusing whatever prefix the cache already holds."""
-        common = 0
-        for cached, new in zip(self._cached_tokens, tokens, strict=False):
-            if cached != new:
-                break
-            common += 1
-        common = min(common, len(tokens) - 1)  # always decode at least one token for logits
-        if common < len(self._cached_tokens) and not ll.llama_memory_seq_rm(
-            self.memory, 0, common, -1
-        ):
-            common = 0  # a sliding-window cache cannot drop a partial suffix
-            ll.llama_memory_clear(self.memory, True)
-        if common == 0:
-            ll.llama_memory_clear(self.memory, True)
-        self._cached_tokens = list(tokens[:common])
-        pending = tokens[common:]
-        chunk_size = max(1, self.params.n_batch)
-        for start in range(0, len(pending), chunk_size):
-            if should_stop():
-                raise Cancelled()
-            chunk = pending[start : start + chunk_size]
-            array = (ll.llama_token * len(chunk))(*chunk)
-            self._decode(ll.llama_batch_get_one(array, len(chunk)), len(chunk))
-            self._cached_tokens.extend(chunk)
+    def sample(self, sampler: ll.llama_sampler_p, index: int) -> int:
+        """Sample (and accept) the next token from the logits of batch row ``index``."""
+        return int(ll.llama_sampler_sample(sampler, self.ctx, index))
 
-    def _decode_one(self, token: int) -> None:
-        self._one_token[0] = token
-        self._decode(ll.llama_batch_get_one(self._one_token, 1), 1)
+    def is_eog(self, token: int) -> bool:
+        return bool(ll.llama_vocab_is_eog(self.vocab, token))
 
-    def _decode(self, batch: ll.llama_batch, n_tokens: int) -> None:
-        result = ll.llama_decode(self.ctx, batch)
-        if result == 0:
-            return
-        # The cache no longer matches what we think it holds: start clean next time.
-        self._cached_tokens = []
+    def seq_rm(self, seq_id: int, p0: int, p1: int = -1) -> bool:
+        return bool(ll.llama_memory_seq_rm(self.memory, seq_id, p0, p1))
+
+    def seq_cp(self, src: int, dst: int, p0: int, p1: int) -> None:
+        ll.llama_memory_seq_cp(self.memory, src, dst, p0, p1)
+
+    def seq_pos_min(self, seq_id: int) -> int:
+        """Smallest position ``seq_id`` still holds (-1 if none); a compact sliding-window
+        cache drops positions that fell out of the window."""
+        return int(ll.llama_memory_seq_pos_min(self.memory, seq_id))
+
+    def clear_memory(self) -> None:
         ll.llama_memory_clear(self.memory, True)
-        if result == 2 or self._abort_requested:
-            raise Cancelled()
-        if result == 1:
-            raise EngineRuntimeError("The context is full (no free KV cache slot for the batch).")
-        raise EngineRuntimeError(f"llama_decode failed with code {result} on {n_tokens} tokens")
 
-    def _build_sampler(self, sampling: SamplingParams, grammar: str | None) -> ll.llama_sampler_p:
+    def free_sampler(self, sampler: ll.llama_sampler_p) -> None:
+        ll.llama_sampler_free(sampler)
+
+    def build_sampler(self, sampling: SamplingParams, grammar: str | None) -> ll.llama_sampler_p:
+        """A C-side sampler chain for one sequence (each sequence owns its own, with its seed,
+        penalties history and grammar state)."""
         chain = ll.llama_sampler_chain_init(ll.llama_sampler_chain_default_params())
         add = ll.llama_sampler_chain_add
         if grammar:

@@ -47,6 +47,9 @@ class LoadParams:
     type_k: str = "f16"
     type_v: str = "f16"
     swa_full: bool = True
+    # Sequences decoded together (continuous batching); 0 = automatic (the planner chooses
+    # from the KV memory each sequence needs; the engine falls back to 4).
+    n_parallel: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -78,6 +81,7 @@ class GenerationStats:
     time_to_first_token_s: float = 0.0
     tokens_per_second: float = 0.0
     total_time_s: float = 0.0
+    cached_prompt_tokens: int = 0  # prompt tokens reused from the KV cache, not re-read
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -133,3 +137,4 @@ class ModelInfo:
     eos_token: str
     chat_template: str | None
     load_time_s: float
+    n_parallel: int = 1  # requests the engine decodes together; more wait in its queue

@@ -2,8 +2,10 @@
 
 Runs as ``python -m app.backend.engine.worker`` (or ``hearth engine-worker`` inside a bundle).
 A reader thread receives commands so that a cancel arrives while the main thread decodes;
-cancellation reaches llama.cpp through its abort callback, so Stop works during a long
-prompt read too. If the parent goes away, the engine exits instead of lingering.
+the main thread runs the batching scheduler (``scheduler.py``), taking new requests between
+decode steps. Cancellation reaches llama.cpp through its abort callback when the cancelled
+request is alone in the running step, so Stop works during a long prompt read too.
+If the parent goes away, the engine exits instead of lingering.
 """
 
 from __future__ import annotations
@@ -15,27 +17,25 @@ import socket
 import sys
 import threading
 import time
-from collections import deque
 from typing import Any
 
 from app.backend.engine.protocol import Channel, ChannelClosed, Message
-from app.backend.engine.types import LoadParams, SamplingParams
+from app.backend.engine.scheduler import RequestError, Scheduler
+from app.backend.engine.types import GenerationStats, LoadParams, SamplingParams, StopReason
 
-FLUSH_INTERVAL_S = 0.025
 _SHUTDOWN = object()
 
 
 class EngineWorker:
-    """Owns the runtime and the request queue inside the engine process."""
+    """Owns the runtime and the batching scheduler inside the engine process."""
 
     def __init__(self, channel: Channel) -> None:
         self.channel = channel
         self.inbox: queue.Queue[Any] = queue.Queue()
-        self.pending: deque[Message] = deque()
-        self.cancelled: set[str] = set()
-        self.current_id: str | None = None
         self.lock = threading.Lock()
         self.runtime: Any = None
+        self.scheduler: Scheduler | None = None
+        self._early_cancels: set[str] = set()  # cancels that arrived before the model loaded
 
     # -------------------------------------------------------------- command intake
     def read_commands(self) -> None:
@@ -56,9 +56,11 @@ class EngineWorker:
 
     def _cancel(self, request_id: str) -> None:
         with self.lock:
-            self.cancelled.add(request_id)
-            if request_id == self.current_id and self.runtime is not None:
-                self.runtime.request_abort()
+            scheduler = self.scheduler
+            if scheduler is None:
+                self._early_cancels.add(request_id)
+        if scheduler is not None:
+            scheduler.cancel(request_id)
         self.inbox.put({"type": "wake"})
 
     def _request_shutdown(self) -> None:
@@ -86,22 +88,60 @@ class EngineWorker:
         except EngineRuntimeError as exc:
             self.channel.send({"type": "load_failed", "message": str(exc)})
             return False
+        scheduler = Scheduler(runtime, _ChannelSink(self.channel))
         with self.lock:
             self.runtime = runtime
+            self.scheduler = scheduler
+            early, self._early_cancels = self._early_cancels, set()
+        for request_id in early:
+            scheduler.cancel(request_id)
         self.channel.send({"type": "loaded", "info": runtime.info().__dict__})
         return True
 
     def serve(self) -> None:
+        """Take new commands between steps; block only while there is nothing to decode."""
+        scheduler = self.scheduler
+        assert scheduler is not None
         while True:
-            message = self.inbox.get()
-            if message is _SHUTDOWN:
-                return
-            if message.get("type") == "generate":
-                self.pending.append(message)
-            elif message.get("type") in ("tokenize", "embed"):
-                self._answer_call(message)
-            while self.pending:
-                self._run(self.pending.popleft())
+            try:
+                message = self.inbox.get(block=not scheduler.has_work())
+            except queue.Empty:
+                message = None
+            while message is not None:
+                if message is _SHUTDOWN:
+                    return
+                self._handle(message)
+                try:
+                    message = self.inbox.get_nowait()
+                except queue.Empty:
+                    message = None
+            scheduler.step()
+
+    def _handle(self, message: Message) -> None:
+        kind = message.get("type")
+        if kind == "generate":
+            self._submit(message)
+        elif kind in ("tokenize", "embed"):
+            self._answer_call(message)
+
+    def _submit(self, message: Message) -> None:
+        from app.backend.engine.runtime import EngineRuntimeError
+
+        assert self.scheduler is not None
+        request_id = str(message["id"])
+        try:
+            self.scheduler.submit(
+                request_id,
+                prompt=str(message["prompt"]),
+                sampling=SamplingParams.from_dict(message.get("sampling") or {}),
+                add_bos=bool(message.get("add_bos", True)),
+                grammar=message.get("grammar"),
+            )
+        except (RequestError, EngineRuntimeError) as exc:
+            self.channel.send({"type": "error", "id": request_id, "message": str(exc)})
+        except Exception as exc:
+            reason = f"The engine failed on this request: {type(exc).__name__}: {exc}"
+            self.channel.send({"type": "error", "id": request_id, "message": reason})
 
     def _answer_call(self, message: Message) -> None:
         """Short synchronous requests (tokenize, embed) answered with a ``result`` message."""
@@ -118,66 +158,21 @@ class EngineWorker:
         else:
             self.channel.send({"type": "result", "id": request_id, "value": value})
 
-    def _run(self, message: Message) -> None:
-        from app.backend.engine.runtime import EngineRuntimeError
 
-        request_id = str(message["id"])
-        with self.lock:
-            if request_id in self.cancelled:
-                self.cancelled.discard(request_id)
-                self.channel.send(_done(request_id, "cancelled", {}))
-                return
-            self.current_id = request_id
-        buffer: list[str] = []
-        buffered_tokens = 0
-        last_flush = 0.0
+class _ChannelSink:
+    """Scheduler events as protocol messages."""
 
-        def flush() -> None:
-            nonlocal buffered_tokens, last_flush
-            if buffer or buffered_tokens:
-                self.channel.send(
-                    {
-                        "type": "tokens",
-                        "id": request_id,
-                        "text": "".join(buffer),
-                        "n": buffered_tokens,
-                    }
-                )
-                buffer.clear()
-                buffered_tokens = 0
-            last_flush = time.monotonic()
+    def __init__(self, channel: Channel) -> None:
+        self.channel = channel
 
-        def emit(text: str, n_tokens: int) -> None:
-            nonlocal buffered_tokens
-            if text:
-                buffer.append(text)
-            buffered_tokens += n_tokens
-            if time.monotonic() - last_flush >= FLUSH_INTERVAL_S:
-                flush()
+    def tokens(self, request_id: str, text: str, n_tokens: int) -> None:
+        self.channel.send({"type": "tokens", "id": request_id, "text": text, "n": n_tokens})
 
-        try:
-            result = self.runtime.generate(
-                prompt=str(message["prompt"]),
-                sampling=SamplingParams.from_dict(message.get("sampling") or {}),
-                add_bos=bool(message.get("add_bos", True)),
-                grammar=message.get("grammar"),
-                emit=emit,
-                should_stop=lambda: request_id in self.cancelled,
-            )
-        except EngineRuntimeError as exc:
-            flush()
-            self.channel.send({"type": "error", "id": request_id, "message": str(exc)})
-        except Exception as exc:
-            flush()
-            reason = f"The engine failed on this request: {type(exc).__name__}: {exc}"
-            self.channel.send({"type": "error", "id": request_id, "message": reason})
-        else:
-            flush()
-            self.channel.send(_done(request_id, result.stop_reason, result.stats.to_dict()))
-        finally:
-            with self.lock:
-                self.current_id = None
-                self.cancelled.discard(request_id)
+    def done(self, request_id: str, reason: StopReason, stats: GenerationStats) -> None:
+        self.channel.send(_done(request_id, reason, stats.to_dict()))
+
+    def error(self, request_id: str, message: str) -> None:
+        self.channel.send({"type": "error", "id": request_id, "message": message})
 
 
 def _done(request_id: str, stop_reason: str, stats: dict[str, Any]) -> Message:
@@ -206,6 +201,8 @@ def run_worker(fd: int, model: str, params_json: str) -> int:
     except ChannelClosed:
         return 0
     finally:
+        if worker.scheduler is not None:
+            worker.scheduler.close()
         if worker.runtime is not None:
             worker.runtime.close()
     return 0
