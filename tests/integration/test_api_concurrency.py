@@ -28,14 +28,28 @@ def api(tmp_path: Path) -> Iterator[Api]:
     yield from serve(tiny_home(tmp_path / "home", tool_template="{{ messages[0].content }}"))
 
 
+# A random tiny model may hit its end-of-text token at any time; a long fixed-length string
+# forced by the grammar keeps a "long" generation running for seconds, reliably.
+LONG_FORMAT = {
+    "type": "json_schema",
+    "json_schema": {
+        "name": "long",
+        "schema": {"type": "string", "minLength": 3000, "maxLength": 3000},
+    },
+}
+
+
 def chat_body(model: str, max_tokens: int, stream: bool = True) -> dict:
-    return {
+    body = {
         "model": model,
         "messages": [{"role": "user", "content": "Tell me a story"}],
         "max_tokens": max_tokens,
         "temperature": 0,
         "stream": stream,
     }
+    if max_tokens >= 1000:
+        body["response_format"] = LONG_FORMAT
+    return body
 
 
 def wait_for(predicate, timeout: float) -> bool:  # type: ignore[no-untyped-def]
