@@ -1,0 +1,124 @@
+"""Markdown to the HTML subset Qt's rich text understands, with highlighted code.
+
+cmark-gfm (GitHub's C parser, through ``cmarkgfm``) parses: CommonMark plus tables,
+strikethrough and autolinks, about 100x faster than a pure-Python parser (measured: 25 kB in
+2 ms against ~200 ms), which is what lets a whole chat render on the UI thread. Raw HTML in a
+reply is dropped, never interpreted. Code blocks are highlighted by Pygments with inline
+styles and get a header with their language and a ``hearth-copy:N`` link the view turns into
+a copy action. Qt's HTML has no CSS boxes to speak of: code blocks are drawn as one-cell
+tables, which it renders reliably.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import cmarkgfm
+from cmarkgfm.cmark import Options
+from pygments import highlight
+from pygments.formatters import HtmlFormatter
+from pygments.lexer import Lexer
+from pygments.lexers import TextLexer, get_lexer_by_name
+from pygments.util import ClassNotFound
+
+COPY_SCHEME = "hearth-copy"
+_PRE = re.compile(r'<pre(?: lang="([^"]*)")?><code>(.*?)</code></pre>', re.DOTALL)
+
+
+@dataclass(frozen=True)
+class MarkdownStyle:
+    """The colours a rendering needs (the UI passes its theme's)."""
+
+    dark: bool = False
+    text: str = "#1d2330"
+    muted: str = "#6b7280"
+    code_bg: str = "#f3f4f6"
+    border: str = "#d5d9e0"
+    link: str = "#3b6cf6"
+
+
+@dataclass
+class Rendered:
+    html: str
+    #: Source of each code block, by the N in its ``hearth-copy:N`` link.
+    code_blocks: list[str] = field(default_factory=list)
+
+
+@lru_cache(maxsize=64)
+def _lexer(language: str) -> Lexer:
+    try:
+        return get_lexer_by_name(language or "text", stripnl=False)
+    except ClassNotFound:
+        return TextLexer(stripnl=False)
+
+
+@lru_cache(maxsize=2)
+def _formatter(dark: bool) -> HtmlFormatter[str]:
+    return HtmlFormatter(nowrap=True, noclasses=True, style="monokai" if dark else "friendly")
+
+
+@lru_cache(maxsize=512)
+def highlight_code(code: str, language: str, dark: bool) -> str:
+    """``code`` as inline-styled HTML spans (no wrapper); cached, as streaming re-renders."""
+    return highlight(code, _lexer(language.strip().lower()), _formatter(dark))
+
+
+def _code_block(code: str, language: str, index: int, style: MarkdownStyle) -> str:
+    body = highlight_code(code.rstrip("\n"), language, style.dark)
+    label = html.escape(language or "code")
+    return (
+        f'<table width="100%" cellspacing="0" cellpadding="8" border="0"'
+        f' bgcolor="{style.code_bg}" style="margin-top:6px; margin-bottom:6px">'
+        f'<tr><td><span style="color:{style.muted}; font-size:small">{label}</span>'
+        f' &nbsp; <a href="{COPY_SCHEME}:{index}" style="color:{style.link};'
+        f' font-size:small; text-decoration:none">Copy</a></td></tr>'
+        f'<tr><td><pre style="font-family:monospace; margin:0">{body}</pre></td></tr></table>'
+    )
+
+
+def render_markdown(text: str, style: MarkdownStyle | None = None) -> Rendered:
+    """Render a message; never raises on odd input (it is text from a model)."""
+    style = style or MarkdownStyle()
+    body = cmarkgfm.github_flavored_markdown_to_html(text, options=Options.CMARK_OPT_HARDBREAKS)
+    blocks: list[str] = []
+
+    def code(match: re.Match[str]) -> str:
+        source = html.unescape(match.group(2))
+        blocks.append(source)
+        return _code_block(source, html.unescape(match.group(1) or ""), len(blocks) - 1, style)
+
+    body = _PRE.sub(code, body)
+    body = body.replace(
+        "<table>",
+        f'<table border="1" cellspacing="0" cellpadding="5" style="border-color:{style.border};'
+        ' border-collapse:collapse; margin-top:6px; margin-bottom:6px">',
+    )
+    body = body.replace("<code>", f'<code style="background-color:{style.code_bg}">')
+    return Rendered(body, blocks)
+
+
+def stable_prefix_length(text: str) -> int:
+    """Where the finished blocks of a streaming message end (0 if none yet).
+
+    A block is finished once a blank line follows it outside a code fence; everything before
+    that point renders the same however the message continues (near enough: a loose list may
+    join up, which the final render corrects)."""
+    in_fence = False
+    fence = ""
+    stable = 0
+    pos = 0
+    for line in text.splitlines(keepends=True):
+        stripped = line.lstrip()
+        if not in_fence and (stripped.startswith("```") or stripped.startswith("~~~")):
+            in_fence, fence = True, stripped[:3]
+        elif in_fence and stripped.startswith(fence):
+            in_fence = False
+            if line.endswith("\n"):
+                stable = pos + len(line)
+        elif not in_fence and not stripped.strip() and line.endswith("\n"):
+            stable = pos + len(line)
+        pos += len(line)
+    return stable

@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+import pytest
+
+from app.backend.markdown_render import (
+    COPY_SCHEME,
+    MarkdownStyle,
+    render_markdown,
+    stable_prefix_length,
+)
+from app.backend.structured import SchemaError, check_reply, parse_schema, schema_to_grammar
+
+
+def test_code_tables_links_and_no_raw_html() -> None:
+    r = render_markdown(
+        "**b** [x](https://example.org)\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\n"
+        "```python\nif a < b: print(1)\n```\n\n<script>alert(1)</script>",
+        MarkdownStyle(dark=True),
+    )
+    assert "<strong>b</strong>" in r.html and 'href="https://example.org"' in r.html
+    assert "<td>1</td>" in r.html
+    assert f"{COPY_SCHEME}:0" in r.html and r.code_blocks == ["if a < b: print(1)\n"]
+    assert "<script>" not in r.html and "style=" in r.html  # highlighted with inline styles
+
+
+def test_stable_prefix_stops_before_an_open_fence() -> None:
+    text = "para one\n\n```py\nx = 1\n\ny = 2\n"
+    assert stable_prefix_length(text) == len("para one\n\n")
+    assert stable_prefix_length(text + "```\n") == len(text + "```\n")
+
+
+def test_schema_checks_and_grammar() -> None:
+    with pytest.raises(SchemaError, match="not valid JSON"):
+        parse_schema("{type: object")
+    with pytest.raises(SchemaError, match="not valid"):
+        parse_schema('{"type": "objekt"}')
+    schema = parse_schema(
+        '{"type": "object", "properties": {"n": {"type": "integer"}}, "required": ["n"]}'
+    )
+    assert "root" in schema_to_grammar(schema)
+    assert check_reply('{"n": 3}', schema) == ('{\n  "n": 3\n}', None)
+    pretty, problem = check_reply('{"n": "x"}', schema)
+    assert pretty is not None and problem is not None and "n" in problem
+    assert check_reply("not json", schema)[0] is None
