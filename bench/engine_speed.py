@@ -49,7 +49,6 @@ def plain_loop(model: Path, n_tokens: int, n_ctx: int, threads: int) -> float:
     code = f"""
 import ctypes, time, llama_cpp as ll
 ll.llama_backend_init()
-ll.llama_log_set(ll.llama_log_callback(lambda *a: None), ctypes.c_void_p(0))
 m = ll.llama_model_load_from_file({str(model)!r}.encode(), ll.llama_model_default_params())
 cp = ll.llama_context_default_params(); cp.n_ctx = {n_ctx}; cp.n_threads = {threads}
 cp.n_threads_batch = {threads}; cp.no_perf = True
@@ -122,7 +121,7 @@ def llama_bench(model: Path, n_tokens: int, threads: int) -> float | None:
 
 def stop_latency(client: EngineClient, during_prefill: bool) -> float:
     if during_prefill:
-        request = GenerationRequest("lorem ipsum dolor " * 1200, SamplingParams(max_tokens=4))
+        request = GenerationRequest("lorem ipsum dolor " * 600, SamplingParams(max_tokens=4))
         wait = 0.3
     else:
         request = GenerationRequest(PROMPT, SamplingParams(max_tokens=100_000, repeat_penalty=1.0))
