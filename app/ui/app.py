@@ -14,15 +14,15 @@ from app.backend.settings import Settings
 from app.ui.bridge import Bridge
 from app.ui.chat.page import ChatPage
 from app.ui.main_window import GLYPHS, MainWindow
+from app.ui.models_bridge import ModelsBridge
 from app.ui.pages.coming_soon import ComingSoonPage
+from app.ui.pages.discover import DiscoverPage
 from app.ui.pages.hardware_controller import HardwareController
+from app.ui.pages.my_models import MyModelsPage
 from app.ui.pages.settings import SettingsPage
 from app.ui.theme import ThemeManager
 
 PLACEHOLDERS = {
-    "Discover": "Search the Hugging Face Hub for GGUF models, see what fits your machine, "
-    "and download them with verified, resumable downloads.",
-    "My Models": "Manage the models on disk: details, import, delete.",
     "Server": "A local OpenAI-, Anthropic- and Ollama-compatible API for your other tools.",
 }
 HARDWARE_WHAT = "Your CPU, memory and GPUs, live usage, and what each model will fit."
@@ -54,8 +54,22 @@ class HearthApp:
         self.settings_page.saved.connect(self._on_settings_saved)
         self.settings_page.theme_preview.connect(self.theme.apply)
 
+        # Discover and My Models have their own bridge thread: Hub and disk work never waits
+        # behind a chat, and a chat never waits behind a search.
+        self.models_bridge = ModelsBridge(core)
+        self.models_thread = QThread()
+        self.models_thread.setObjectName("hearth-models")
+        self.models_bridge.moveToThread(self.models_thread)
+        self.discover = DiscoverPage()
+        self.discover.connect_bridge(self.models_bridge)
+        self.my_models = MyModelsPage()
+        self.my_models.connect_bridge(self.models_bridge)
+        self.models_bridge.models_listed.connect(self.chat.model_bar.set_models)
+
         hardware, self.hardware = self._hardware_page()
         pages: dict[str, QWidget] = {"Chat": self.chat, "Hardware": hardware}
+        pages["Discover"] = self.discover
+        pages["My Models"] = self.my_models
         for name, what in PLACEHOLDERS.items():
             pages[name] = ComingSoonPage(name, what, GLYPHS[name])
         pages["Settings"] = self.settings_page
@@ -66,6 +80,7 @@ class HearthApp:
             core.settings.window.geometry_b64, core.settings.window.maximized
         )
         self.thread.start()
+        self.models_thread.start()
         self.chat.start()
         self._closed = False
 
@@ -120,6 +135,9 @@ class HearthApp:
         self.thread.quit()
         self.thread.wait(10_000)
         self.bridge.shutdown()
+        self.models_thread.quit()
+        self.models_thread.wait(10_000)
+        self.models_bridge.shutdown()
 
     def _save_window_state(self) -> None:
         geometry = self.window.geometry_b64()

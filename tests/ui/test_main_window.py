@@ -95,7 +95,7 @@ def test_ctrl_n_starts_a_new_chat_and_ctrl_l_focuses_the_picker(
     qtbot.waitUntil(lambda: hearth.chat.model_bar.picker.hasFocus(), timeout=1000)
 
 
-@pytest.mark.parametrize("section", ["Discover", "My Models", "Server"])
+@pytest.mark.parametrize("section", ["Server"])
 def test_unbuilt_sections_say_coming_soon(hearth: HearthApp, section: str) -> None:
     page = hearth.window.pages[section]
     assert isinstance(page, ComingSoonPage)

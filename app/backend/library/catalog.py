@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -65,8 +66,13 @@ class ModelLibrary:
         self._cache_file = cache_file
         self._cache: dict[str, _HeaderFacts] = self._load_cache()
         self._dirty = False  # rewrite the cache file only when a header was (re)read
+        self._lock = threading.RLock()  # the chat and models bridges scan from two threads
 
     def scan(self) -> list[LocalModel]:
+        with self._lock:
+            return self._scan()
+
+    def _scan(self) -> list[LocalModel]:
         files: list[tuple[int, Path, Path]] = []
         for index, folder in enumerate(self.folders):
             if not folder.is_dir():

@@ -350,8 +350,13 @@ class DiscoverPage(QWidget):
 
     # ------------------------------------------------------------------ search
     def _search(self) -> None:
-        self.results_status.setText("Searching…")
-        self.search.emit(self.query.text(), self.sort.currentData())
+        text = self.query.text().strip()
+        if "/" in text and " " not in text:  # a pasted user/repo or link opens the page
+            self.repo_title.setText(text.rstrip("/").split("huggingface.co/")[-1])
+            self.repo_meta.setText("Loading files…")
+        else:
+            self.results_status.setText("Searching…")
+        self.search.emit(text, self.sort.currentData())
 
     @Slot(int, list, bool)
     def show_results(self, serial: int, models: list[ModelSummary], more: bool) -> None:
@@ -444,7 +449,8 @@ class DiscoverPage(QWidget):
         assert verdict is not None and memory is not None
         verdict.setText(fit.label + ("" if fit.from_header else " (by size)"))
         verdict.setForeground(QColor(getattr(colours, FIT_COLOURS.get(fit.verdict, "danger"))))
-        memory.setText(f"≈ {human_size(fit.memory_bytes)} at {fit.n_ctx // 1024}k ctx")
+        ctx = f"{fit.n_ctx // 1024}k" if fit.n_ctx >= 1024 else str(fit.n_ctx)
+        memory.setText(f"≈ {human_size(fit.memory_bytes)} at {ctx} ctx")
         memory.setToolTip(fit.note or "Weights, KV cache and compute buffers (planner estimate).")
 
     @Slot(str, str)
