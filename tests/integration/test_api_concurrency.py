@@ -261,8 +261,9 @@ def test_stopping_the_server_ends_running_streams_cleanly_and_frees_the_port(
     assert len(results) == 3
     for result in results:  # each stream got its final chunk and [DONE]: a clean end
         assert result["done"] and result["finish"] is not None
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", port))  # the port is free again
+    with socket.socket() as probe:  # nobody listens there any more (TIME_WAIT aside)
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        probe.bind(("127.0.0.1", port))
     engine = api.core.engines.get(LONG)
     assert engine is not None and wait_for(lambda: engine.in_flight() == 0, 5)
     api.core.close()
