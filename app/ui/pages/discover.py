@@ -38,6 +38,15 @@ from app.backend.downloads import DownloadRecord
 from app.backend.hub import SORTS, FitEstimate, GGUFEntry, ModelSummary, RepoDetails, TokenStatus
 from app.ui.theme import current_colors
 
+TABLE_STYLE = """
+QTableView, QTableWidget { background: palette(base); border: 1px solid palette(mid);
+    border-radius: 8px; alternate-background-color: palette(window); }
+QTableView::item:selected, QTableWidget::item:selected { background: palette(midlight);
+    color: palette(text); }
+QHeaderView::section { background: palette(window); color: palette(window-text);
+    border: none; border-bottom: 1px solid palette(mid); padding: 5px 8px; text-align: left;
+    font-weight: 600; }
+"""
 FIT_COLOURS = {"full_gpu": "success", "partial": "info", "cpu_only": "warning_text"}
 STATUS_TEXT = {
     "queued": "Queued",
@@ -260,6 +269,8 @@ class DiscoverPage(QWidget):
         left_lay.setContentsMargins(0, 0, 0, 0)
         self.results = QListWidget()
         self.results.setAccessibleName("Search results")
+        self.results.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.results.setTextElideMode(Qt.TextElideMode.ElideRight)
         self.results.itemActivated.connect(self._open_item)
         self.results.itemClicked.connect(self._open_item)
         self.results_status = QLabel("Type a search to find GGUF models.")
@@ -274,7 +285,7 @@ class DiscoverPage(QWidget):
         split.addWidget(self._build_model_panel())
         split.setStretchFactor(0, 2)
         split.setStretchFactor(1, 5)
-        split.setSizes([300, 700])
+        split.setSizes([260, 760])
         outer.addWidget(split, 3)
 
         dl_head = QLabel("Downloads")
@@ -313,6 +324,9 @@ class DiscoverPage(QWidget):
         for col in range(1, len(self.COLUMNS)):
             header.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
         self.files.setAccessibleName("Model files")
+        self.files.setStyleSheet(TABLE_STYLE)
+        self.files.setWordWrap(False)
+        header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
         self.card = QTextBrowser()
         self.card.setOpenExternalLinks(True)
         self.card.setAccessibleName("Model card")
@@ -364,8 +378,8 @@ class DiscoverPage(QWidget):
             self.results.clear()
         for m in models:
             item = QListWidgetItem(
-                f"{m.repo_id}\n↓ {human_count(m.downloads)}   ♥ {human_count(m.likes)}   "
-                f"updated {_when(m.last_modified)}{'   · gated' if m.gated else ''}"
+                f"{m.repo_id}\n↓ {human_count(m.downloads)}  ·  ♥ {human_count(m.likes)}  ·  "
+                f"{_when(m.last_modified)}{'  ·  gated' if m.gated else ''}"
             )
             item.setData(Qt.ItemDataRole.UserRole, m.repo_id)
             item.setToolTip(m.repo_id)
@@ -450,7 +464,7 @@ class DiscoverPage(QWidget):
         verdict.setText(fit.label + ("" if fit.from_header else " (by size)"))
         verdict.setForeground(QColor(getattr(colours, FIT_COLOURS.get(fit.verdict, "danger"))))
         ctx = f"{fit.n_ctx // 1024}k" if fit.n_ctx >= 1024 else str(fit.n_ctx)
-        memory.setText(f"≈ {human_size(fit.memory_bytes)} at {ctx} ctx")
+        memory.setText(f"≈ {human_size(fit.memory_bytes)} · {ctx} ctx")
         memory.setToolTip(fit.note or "Weights, KV cache and compute buffers (planner estimate).")
 
     @Slot(str, str)

@@ -34,7 +34,7 @@ from PySide6.QtWidgets import (
 
 from app.backend.library import LocalModel
 from app.backend.library.discovery import FoundSource
-from app.ui.pages.discover import human_size
+from app.ui.pages.discover import TABLE_STYLE, human_size
 
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 COLUMNS = ("Model", "Architecture", "Params", "Quant", "Size", "Context", "Chat template")
@@ -143,6 +143,10 @@ class MyModelsPage(QWidget):
         self.table.setShowGrid(False)
         self.table.verticalHeader().hide()
         self.table.setAccessibleName("Installed models")
+        self.table.setStyleSheet(TABLE_STYLE)
+        self.table.horizontalHeader().setDefaultAlignment(
+            Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
+        )
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         for col in range(1, len(COLUMNS)):
