@@ -12,9 +12,12 @@ import argparse
 import sys
 import threading
 import time
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from app.cli.output import fail, human_size
+
+if TYPE_CHECKING:
+    from app.backend.hub import GGUFEntry, RepoDetails
 
 EXIT_VERIFY_FAILED = 3
 EXIT_INTERRUPTED = 130
@@ -37,25 +40,23 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.set_defaults(func=_pull)
 
 
-def _choose(details: object, quant: str | None, filename: str | None) -> object:
-    from app.backend.hub import RepoDetails
-
-    assert isinstance(details, RepoDetails)
+def _choose(details: RepoDetails, quant: str | None, filename: str | None) -> GGUFEntry:
+    """The entry the user asked for, or the usual default (Q4_K_M, then similar)."""
     if filename:
-        for entry in details.entries:
-            if filename in (p.path for p in entry.parts):
-                return entry
+        for candidate in details.entries:
+            if filename in (p.path for p in candidate.parts):
+                return candidate
         raise LookupError(f"{details.repo_id} has no file {filename}.")
     if quant:
-        entry = details.find_quant(quant)
-        if entry is None:
+        found = details.find_quant(quant)
+        if found is None:
             have = ", ".join(e.quant for e in details.models) or "none"
             raise LookupError(f"{details.repo_id} has no {quant} file (available: {have}).")
-        return entry
+        return found
     for preferred in PREFERRED_QUANTS:
-        entry = details.find_quant(preferred)
-        if entry is not None:
-            return entry
+        found = details.find_quant(preferred)
+        if found is not None:
+            return found
     if not details.models:
         raise LookupError(f"{details.repo_id} has no GGUF model files.")
     return details.models[0]
@@ -64,7 +65,7 @@ def _choose(details: object, quant: str | None, filename: str | None) -> object:
 def _pull(args: argparse.Namespace) -> int:
     from app.backend.core import HearthCore
     from app.backend.downloads import DiskFullError, plan_entry_downloads
-    from app.backend.hub import BadRepoReference, GGUFEntry, HubError, parse_repo_reference
+    from app.backend.hub import BadRepoReference, HubError, parse_repo_reference
 
     core = HearthCore()
     try:
@@ -82,7 +83,6 @@ def _pull(args: argparse.Namespace) -> int:
         entry = _choose(details, ref.quant, ref.filename)
     except LookupError as exc:
         return fail(str(exc))
-    assert isinstance(entry, GGUFEntry)
     if not entry.complete:
         return fail(f"{entry.label} is missing some of its split parts on Hugging Face.")
     entries = [entry]
