@@ -19,12 +19,12 @@ from app.ui.pages.coming_soon import ComingSoonPage
 from app.ui.pages.discover import DiscoverPage
 from app.ui.pages.hardware_controller import HardwareController
 from app.ui.pages.my_models import MyModelsPage
+from app.ui.pages.server import ServerPage
 from app.ui.pages.settings import SettingsPage
+from app.ui.server_bridge import ServerBridge
 from app.ui.theme import ThemeManager
 
-PLACEHOLDERS = {
-    "Server": "A local OpenAI-, Anthropic- and Ollama-compatible API for your other tools.",
-}
+PLACEHOLDERS: dict[str, str] = {}
 HARDWARE_WHAT = "Your CPU, memory and GPUs, live usage, and what each model will fit."
 
 
@@ -66,10 +66,21 @@ class HearthApp:
         self.my_models.connect_bridge(self.models_bridge)
         self.models_bridge.models_listed.connect(self.chat.model_bar.set_models)
 
+        # The API server runs in-process (uvicorn on its own thread) over the same engines;
+        # its bridge thread starts/stops it and hands the page its log and status.
+        self.server_bridge = ServerBridge(core)
+        self.server_thread = QThread()
+        self.server_thread.setObjectName("hearth-server")
+        self.server_bridge.moveToThread(self.server_thread)
+        self.server_thread.started.connect(self.server_bridge.initialize)
+        self.server_page = ServerPage(str(core.paths.logs))
+        self.server_page.connect_bridge(self.server_bridge)
+
         hardware, self.hardware = self._hardware_page()
         pages: dict[str, QWidget] = {"Chat": self.chat, "Hardware": hardware}
         pages["Discover"] = self.discover
         pages["My Models"] = self.my_models
+        pages["Server"] = self.server_page
         for name, what in PLACEHOLDERS.items():
             pages[name] = ComingSoonPage(name, what, GLYPHS[name])
         pages["Settings"] = self.settings_page
@@ -81,6 +92,7 @@ class HearthApp:
         )
         self.thread.start()
         self.models_thread.start()
+        self.server_thread.start()
         self.chat.start()
         self._closed = False
 
@@ -132,6 +144,9 @@ class HearthApp:
             self.hardware.stop()
         self.settings_page.shutdown()
         self._save_window_state()
+        self.server_thread.quit()
+        self.server_thread.wait(10_000)
+        self.server_bridge.shutdown()  # ends API streams before the engines go away
         self.thread.quit()
         self.thread.wait(10_000)
         self.bridge.shutdown()

@@ -95,12 +95,9 @@ def test_ctrl_n_starts_a_new_chat_and_ctrl_l_focuses_the_picker(
     qtbot.waitUntil(lambda: hearth.chat.model_bar.picker.hasFocus(), timeout=1000)
 
 
-@pytest.mark.parametrize("section", ["Server"])
-def test_unbuilt_sections_say_coming_soon(hearth: HearthApp, section: str) -> None:
-    page = hearth.window.pages[section]
-    assert isinstance(page, ComingSoonPage)
-    assert "Coming soon" in page.badge.text()
-    assert page.body.text()  # says what the section will do
+def test_the_server_section_is_the_real_server_page(hearth: HearthApp) -> None:
+    page = hearth.window.pages["Server"]
+    assert page is hearth.server_page and not isinstance(page, ComingSoonPage)
 
 
 def test_settings_and_hardware_are_real_pages(hearth: HearthApp) -> None:
