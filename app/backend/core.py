@@ -9,6 +9,7 @@ from __future__ import annotations
 from functools import cached_property
 from pathlib import Path
 
+from app.backend.audit import AuditLog
 from app.backend.chats import ChatStore
 from app.backend.downloads import DownloadManager
 from app.backend.engine.manager import EngineManager
@@ -16,7 +17,11 @@ from app.backend.engine.types import LoadParams
 from app.backend.hub import HubClient, HubToken
 from app.backend.library import LocalModel, ModelLibrary
 from app.backend.paths import DataPaths
+from app.backend.privacy import PrivacyGuard
+from app.backend.remote import FallbackRouter, RemoteRegistry
 from app.backend.settings import Settings, SettingsStore
+from app.backend.settings.schema import FallbackRule
+from app.backend.usage import UsageRecorder
 
 
 class HearthCore:
@@ -72,6 +77,46 @@ class HearthCore:
         token = self.hub_token.get()
         return {"Authorization": f"Bearer {token}"} if token else {}
 
+    # ------------------------------------------------ usage, costs, remotes, privacy, audit
+    @cached_property
+    def privacy(self) -> PrivacyGuard:
+        """The "local only" switch, read from the current settings on every check."""
+        return PrivacyGuard(lambda: self.settings)
+
+    @cached_property
+    def usage(self) -> UsageRecorder:
+        """Token and energy accounting (``usage.db``; see ``app.backend.usage``)."""
+        from app.backend.usage import EnergyMeter, PowerModel, SystemPowerSource
+
+        def power_model() -> PowerModel:
+            costs = self.settings.costs
+            return PowerModel(costs.cpu_package_power_w, costs.gpu_idle_baseline_w)
+
+        meter = EnergyMeter(SystemPowerSource(), power_model)
+        return UsageRecorder.open(self.paths.root / "usage.db", meter)
+
+    @cached_property
+    def remotes(self) -> RemoteRegistry:
+        """Remote OpenAI-compatible endpoints (keys in the keyring, like the Hub token)."""
+        from app.backend.secrets import SecretStore
+
+        secrets = SecretStore("hearth", fallback_path=self.paths.root / "secrets.json")
+        return RemoteRegistry(self.settings_store, secrets, self.privacy.check)
+
+    @cached_property
+    def router(self) -> FallbackRouter:
+        """Local engines with per-model remote fallback; accounts usage as it goes."""
+
+        def rule(model_id: str) -> FallbackRule | None:
+            return self.settings_store.load().fallback.get(model_id)
+
+        return FallbackRouter(self.engines.get, self.remotes.engine, rule, self.usage)
+
+    @cached_property
+    def audit(self) -> AuditLog:
+        """Append-only, hash-chained log of API use (no content)."""
+        return AuditLog(self.paths.root / "audit" / "api-audit.jsonl")
+
     def close(self) -> None:
         if "downloads" in self.__dict__:
             self.downloads.shutdown()
@@ -79,3 +124,7 @@ class HearthCore:
             self.engines.close()
         if "chats" in self.__dict__:
             self.chats.close()
+        if "remotes" in self.__dict__:
+            self.remotes.close()
+        if "usage" in self.__dict__:
+            self.usage.close()

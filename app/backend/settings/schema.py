@@ -151,6 +151,111 @@ class ServerSettings:
 
 
 @dataclass
+class CostSettings:
+    """What running models here costs: energy price, power model, hardware amortisation."""
+
+    electricity_price_per_kwh: float = field(
+        default=0.30,
+        metadata=_desc("What one kWh of electricity costs you, in your currency.", min=0, max=100),
+    )
+    currency: str = field(
+        default="USD", metadata=_desc("Your currency's code or symbol, shown beside costs.")
+    )
+    usd_rate: float = field(
+        default=1.0,
+        metadata=_desc(
+            "What one US dollar is worth in your currency (cloud prices are in USD).",
+            min=0.01,
+            max=1_000_000,
+        ),
+    )
+    cpu_package_power_w: float = field(
+        default=65.0,
+        metadata=_desc(
+            "CPU package power (TDP) in watts; energy on CPU is this times measured use.",
+            min=0,
+            max=2000,
+        ),
+    )
+    gpu_idle_baseline_w: float = field(
+        default=0.0,
+        metadata=_desc(
+            "GPU draw in watts that is not charged to generations (0 = charge all of it).",
+            min=0,
+            max=5000,
+        ),
+    )
+    hardware_price: float = field(
+        default=0.0,
+        metadata=_desc("What the machine cost, for amortisation (0 = leave it out).", min=0),
+    )
+    amortisation_months: int = field(
+        default=36,
+        metadata=_desc("Months over which the hardware price is spread.", min=1, max=240),
+    )
+    compare_with: str = field(
+        default="gpt-4o-mini",
+        metadata=_desc(
+            "Cloud model (an id from the price table) that savings are measured against."
+        ),
+    )
+
+
+@dataclass
+class PrivacySettings:
+    local_only: bool = field(
+        default=False,
+        metadata=_desc(
+            "Local only: nothing leaves this computer. Hub search, downloads and remote "
+            "engines are disabled until you turn this off."
+        ),
+    )
+
+
+@dataclass
+class RemoteEndpoint:
+    """An OpenAI-compatible server used as a model source; its key lives in the keyring."""
+
+    name: str = field(default="", metadata=_desc("A short unique name (letters, digits, - _ .)."))
+    base_url: str = field(
+        default="", metadata=_desc("Base URL up to /v1, e.g. http://gpu-box:8000/v1.")
+    )
+    enabled: bool = field(default=True, metadata=_desc("Offer this endpoint's models."))
+
+
+@dataclass
+class FallbackRule:
+    """When a local model cannot answer, route its requests to a remote model."""
+
+    remote_model: str = field(
+        default="", metadata=_desc("The remote model id (remote:ENDPOINT/MODEL) to fall back to.")
+    )
+    on_not_loaded: bool = field(
+        default=True, metadata=_desc("Fall back when the local model is not loaded.")
+    )
+    on_failure: bool = field(
+        default=True,
+        metadata=_desc("Fall back when the local engine fails before the first token."),
+    )
+    busy_in_flight: int = field(
+        default=0,
+        metadata=_desc(
+            "Fall back when this many requests are already running locally (0 = never).",
+            min=0,
+            max=4096,
+        ),
+    )
+    first_token_timeout_s: float = field(
+        default=0.0,
+        metadata=_desc(
+            "Fall back when no token arrived within this many seconds (0 = never).",
+            min=0,
+            max=3600,
+        ),
+    )
+
+
+@dataclass
 class Settings:
     version: int = field(
         default=SETTINGS_VERSION, metadata=_desc("Schema version of the settings file.")
@@ -179,6 +284,21 @@ class Settings:
     )
     per_model: dict[str, PerModelSettings] = field(
         default_factory=dict, metadata=_desc("Settings remembered per model, keyed by model id.")
+    )
+    costs: CostSettings = field(
+        default_factory=CostSettings,
+        metadata=_desc("Energy and hardware costs, for the Usage page."),
+    )
+    privacy: PrivacySettings = field(
+        default_factory=PrivacySettings, metadata=_desc("What may leave this computer.")
+    )
+    remotes: list[RemoteEndpoint] = field(
+        default_factory=list,
+        metadata=_desc("Remote OpenAI-compatible endpoints (keys are kept in the keyring)."),
+    )
+    fallback: dict[str, FallbackRule] = field(
+        default_factory=dict,
+        metadata=_desc("Remote fallback per local model, keyed by model id."),
     )
 
 

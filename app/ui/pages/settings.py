@@ -37,7 +37,7 @@ from PySide6.QtWidgets import (
 
 from app.backend.settings import FieldInfo, Settings, SettingsError, SettingsStore, describe
 
-HIDDEN_PREFIXES = ("version", "window.", "per_model")
+HIDDEN_PREFIXES = ("version", "window.", "per_model", "remotes", "fallback")
 SECTION_TITLES = {
     "appearance": "Appearance",
     "chat": "Chat",
@@ -68,6 +68,13 @@ LABELS = {
     "repeat_last_n": "Repeat window",
     "max_tokens": "Max response tokens",
     "stop": "Stop strings",
+    "electricity_price_per_kwh": "Electricity price per kWh",
+    "usd_rate": "Value of 1 USD",
+    "cpu_package_power_w": "CPU package power (W)",
+    "gpu_idle_baseline_w": "GPU idle baseline (W)",
+    "amortisation_months": "Amortisation (months)",
+    "compare_with": "Compare with cloud model",
+    "local_only": "Local only",
 }
 # Choices for plain ``str`` fields whose valid values the schema does not spell out.
 CHOICES: dict[str, tuple[str, ...]] = {
