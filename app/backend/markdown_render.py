@@ -79,8 +79,12 @@ def _code_block(code: str, language: str, index: int, style: MarkdownStyle) -> s
     )
 
 
-def render_markdown(text: str, style: MarkdownStyle | None = None) -> Rendered:
-    """Render a message; never raises on odd input (it is text from a model)."""
+def render_markdown(
+    text: str, style: MarkdownStyle | None = None, first_code_index: int = 0
+) -> Rendered:
+    """Render a message; never raises on odd input (it is text from a model).
+
+    ``first_code_index`` numbers the copy links when a message is rendered in pieces."""
     style = style or MarkdownStyle()
     body = cmarkgfm.github_flavored_markdown_to_html(text, options=Options.CMARK_OPT_HARDBREAKS)
     blocks: list[str] = []
@@ -88,7 +92,8 @@ def render_markdown(text: str, style: MarkdownStyle | None = None) -> Rendered:
     def code(match: re.Match[str]) -> str:
         source = html.unescape(match.group(2))
         blocks.append(source)
-        return _code_block(source, html.unescape(match.group(1) or ""), len(blocks) - 1, style)
+        index = first_code_index + len(blocks) - 1
+        return _code_block(source, html.unescape(match.group(1) or ""), index, style)
 
     body = _PRE.sub(code, body)
     body = body.replace(

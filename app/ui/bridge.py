@@ -14,13 +14,18 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject, Qt, Signal, Slot
 
-from app.backend.chats import ChatStoreError
+from app.backend.attachments import AttachmentError, Extracted, read_attachment
+from app.backend.chats import UNSET, ChatStore, ChatStoreError, Conversation, Message
+from app.backend.chats.base import _Unset
+from app.backend.context_policy import reply_reserve
 from app.backend.core import HearthCore
 from app.backend.engine.client import (
+    EngineCallError,
     EngineClient,
     EngineLoadError,
     EngineNotReady,
@@ -40,8 +45,12 @@ from app.backend.engine.types import (
 from app.backend.gguf import GGUFError
 from app.backend.library import LocalModel, ModelNotFound
 from app.backend.prompting import PromptBuilder, PromptError, prompt_builder_for
+from app.backend.reasoning import split_reasoning
 from app.backend.settings import PerModelSettings, Settings
+from app.backend.structured import SchemaError, check_reply, parse_schema, schema_to_grammar
 from app.backend.templates import TemplateOverride, get_fallback
+from app.ui.chat_bridge.actions import run_action
+from app.ui.chat_bridge.history import as_history, choose_passages, prepare
 
 SAVE_INTERVAL_S = 0.25
 
@@ -69,6 +78,10 @@ class _Reply:
     unsaved: list[str] = field(default_factory=list)
     last_save: float = 0.0
     lock: threading.Lock = field(default_factory=threading.Lock)
+    schema: str = ""
+    text: str = ""
+    started: float = field(default_factory=time.monotonic)
+    reasoning_s: float | None = None
 
 
 class Bridge(QObject):
@@ -80,6 +93,14 @@ class Bridge(QObject):
     template_info = Signal(object)  # TemplateInfo for the loaded model
     plan_ready = Signal(str, dict, object, object)  # model id, overrides, LoadParams, Plan
     conversations_listed = Signal(list)  # list[Conversation]
+    folders_listed = Signal(list)  # list[Folder]
+    trash_listed = Signal(list)  # list[Conversation]
+    search_results = Signal(str, list)  # query, list[SearchHit]
+    presets_listed = Signal(list, object)  # list[Preset], default preset id for the model
+    attachments_read = Signal(list, list)  # list[Extracted], list of refusals
+    context_usage = Signal(int, int, int)  # conversation id, tokens used, context length
+    exported = Signal(str)  # path written
+    imported = Signal(object)  # Conversation
     conversation_opened = Signal(object, list)  # Conversation, list[Message]
     reply_started = Signal(int, int)  # conversation id, message id
     reply_chunk = Signal(int, str, int)  # message id, text, tokens
@@ -272,15 +293,28 @@ class Bridge(QObject):
             self.engine_changed.emit(status)
 
     # ------------------------------------------------------------ conversations
+    def _list(self) -> None:
+        chats = self.core.chats
+        self.folders_listed.emit(chats.list_folders())
+        self.conversations_listed.emit(chats.list_conversations())
+
     @Slot()
     def list_conversations(self) -> None:
-        self._guarded(lambda: self.conversations_listed.emit(self.core.chats.list_conversations()))
+        self._guarded(self._list)
 
     @Slot()
     def new_conversation(self) -> None:
         def create() -> None:
-            conversation = self.core.chats.create_conversation()
-            self.conversations_listed.emit(self.core.chats.list_conversations())
+            preset = self.core.chats.default_preset_for(self._model.id) if self._model else None
+            if preset is not None:
+                conversation = self.core.chats.create_conversation(
+                    system_prompt=preset.system_prompt,
+                    sampling=preset.sampling,
+                    options=preset.options,
+                )
+            else:
+                conversation = self.core.chats.create_conversation()
+            self._list()
             self.conversation_opened.emit(conversation, [])
 
         self._guarded(create)
@@ -292,6 +326,7 @@ class Bridge(QObject):
             if conversation is not None:
                 messages = self.core.chats.messages(conversation_id)
                 self.conversation_opened.emit(conversation, messages)
+                self._report_context(conversation, messages)
 
         self._guarded(open_)
 
@@ -299,17 +334,25 @@ class Bridge(QObject):
     def rename_conversation(self, conversation_id: int, title: str) -> None:
         def rename() -> None:
             self.core.chats.rename_conversation(conversation_id, title)
-            self.conversations_listed.emit(self.core.chats.list_conversations())
+            self._list()
 
         self._guarded(rename)
 
     @Slot(int)
     def delete_conversation(self, conversation_id: int) -> None:
+        """Moves the chat to the trash (restorable)."""
+
         def delete() -> None:
-            self.core.chats.delete_conversation(conversation_id)
-            self.conversations_listed.emit(self.core.chats.list_conversations())
+            self.core.chats.trash_conversation(conversation_id)
+            self._list()
+            self.trash_listed.emit(self.core.chats.list_trash())
 
         self._guarded(delete)
+
+    @Slot(str, dict)
+    def chat_action(self, name: str, args: dict) -> None:
+        """Organising chats, presets, search, export/import (see ``chat_bridge.actions``)."""
+        self._guarded(lambda: run_action(self, name, args))
 
     @Slot(int, str, object)
     def save_chat_settings(self, conversation_id: int, system_prompt: str, sampling: Any) -> None:
@@ -319,37 +362,118 @@ class Bridge(QObject):
             )
         )
 
+    @Slot(list)
+    def read_attachments(self, paths: list) -> None:
+        """Read files off the UI thread; each file is attached or refused with a reason."""
+        read: list[Extracted] = []
+        problems: list[str] = []
+        for path in paths:
+            try:
+                read.append(read_attachment(Path(path)))
+            except AttachmentError as exc:
+                problems.append(str(exc))
+        self.attachments_read.emit(read, problems)
+
+    def _report_context(self, conversation: Conversation, messages: list[Message]) -> None:
+        engine, builder = self.chat_engine, self._builder
+        if engine is None or builder is None or engine.status.info is None:
+            self.context_usage.emit(conversation.id, 0, 0)
+            return
+        try:
+            used = self._count(as_history(messages), conversation.system_prompt)
+        except (PromptError, EngineCallError, EngineNotReady, OSError, TimeoutError):
+            return
+        self.context_usage.emit(conversation.id, used, engine.status.info.n_ctx)
+
+    def _count(self, history: list[dict[str, Any]], system_prompt: str) -> int:
+        engine, builder = self.chat_engine, self._builder
+        assert engine is not None and builder is not None
+        rendered = builder.render(history, system_prompt=system_prompt)
+        return len(engine.tokenize(rendered.text, add_bos=not rendered.starts_with_bos))
+
     # ------------------------------------------------------------------ replies
-    @Slot(int, str, str, object)
-    def send(self, conversation_id: int, text: str, system_prompt: str, sampling: Any) -> None:
-        """Store the user's message and start a reply to it."""
+    @Slot(int, str, str, object, object, list)
+    def send(
+        self,
+        conversation_id: int,
+        text: str,
+        system_prompt: str,
+        sampling: Any,
+        options: Any = None,
+        attachments: list | None = None,
+    ) -> None:
+        """Store the user's message (with its files) and start a reply to it."""
 
         def send_() -> None:
             chats = self.core.chats
-            chats.update_conversation_settings(
-                conversation_id, system_prompt=system_prompt, sampling=sampling
-            )
-            if text.strip():
-                chats.add_message(conversation_id, "user", text)
+            changes: dict[str, Any] = {"system_prompt": system_prompt, "sampling": sampling}
+            if options is not None:
+                changes["options"] = options
+            chats.update_conversation_settings(conversation_id, **changes)
+            if text.strip() or attachments:
+                message = chats.add_message(conversation_id, "user", text)
+                for file in attachments or []:
+                    chats.add_attachment(message.id, file.name, file.kind, file.size, file.text)
                 conversation = chats.get_conversation(conversation_id)
                 if conversation is not None and conversation.title == "New chat":
-                    chats.rename_conversation(conversation_id, _title_from(text))
-                    self.conversations_listed.emit(chats.list_conversations())
-            self._start_reply(conversation_id, system_prompt, sampling)
+                    title = _title_from(
+                        text or (attachments or [Extracted("file", "", 0, "")])[0].name
+                    )
+                    chats.rename_conversation(conversation_id, title)
+                    self._list()
+            self._start_reply(conversation_id)
 
         self._guarded(send_)
 
     @Slot(int, str, object)
     def regenerate(self, conversation_id: int, system_prompt: str, sampling: Any) -> None:
-        """Drop the last reply and generate it again."""
+        """Write the last reply again; the old one stays as another version."""
 
         def regenerate_() -> None:
+            self.core.chats.update_conversation_settings(
+                conversation_id, system_prompt=system_prompt, sampling=sampling
+            )
             messages = self.core.chats.messages(conversation_id)
             if messages and messages[-1].role == "assistant":
-                self.core.chats.delete_messages_from(messages[-1].id)
-            self._start_reply(conversation_id, system_prompt, sampling)
+                self._start_reply(conversation_id, parent_id=messages[-1].parent_id)
+            else:
+                self._start_reply(conversation_id)
 
         self._guarded(regenerate_)
+
+    @Slot(str, int, str)
+    def message_action(self, name: str, message_id: int, text: str) -> None:
+        """regenerate / continue / delete / previous / next / edit one message."""
+        self._guarded(lambda: self._message_action(name, message_id, text))
+
+    def _message_action(self, name: str, message_id: int, text: str) -> None:
+        chats = self.core.chats
+        message = chats.get_message(message_id)
+        if message is None:
+            return
+        conversation_id = message.conversation_id
+        if name == "regenerate":
+            self._start_reply(conversation_id, parent_id=message.parent_id)
+            return
+        if name == "continue":
+            self._start_reply(conversation_id, continue_id=message_id)
+            return
+        if name == "delete":
+            if self._reply is not None and self._reply.message_id == message_id:
+                self.error.emit("Stop the reply before deleting it.")
+                return
+            chats.delete_message(message_id)
+        elif name in ("previous", "next"):
+            versions = chats.alternative_ids(message_id)
+            at = versions.index(message_id) + (1 if name == "next" else -1)
+            if 0 <= at < len(versions):
+                chats.select_alternative(versions[at])
+        elif name == "edit":
+            edited = chats.edit_message(message_id, text)
+            if message.role == "user":
+                self._start_reply(conversation_id, parent_id=edited.id)
+                return
+        self.open_conversation(conversation_id)
 
     @Slot()
     def stop(self) -> None:
@@ -358,41 +482,98 @@ class Bridge(QObject):
             reply.handle.cancel()
 
     def _start_reply(
-        self, conversation_id: int, system_prompt: str, sampling: SamplingParams
+        self,
+        conversation_id: int,
+        *,
+        parent_id: int | _Unset | None = UNSET,
+        continue_id: int | None = None,
     ) -> None:
         if self._reply is not None:
             self.error.emit("A reply is already being written; stop it first.")
             return
-        if self._builder is None or self._model is None:
+        engine, builder, model = self.chat_engine, self._builder, self._model
+        conversation = self.core.chats.get_conversation(conversation_id)
+        if builder is None or model is None or engine is None or conversation is None:
             self.error.emit("No model is loaded. Choose a model at the top and press Load.")
             self.open_conversation(conversation_id)
             return
-        history = [
-            {"role": m.role, "content": m.content}
-            for m in self.core.chats.messages(conversation_id)
-            if m.role in ("user", "assistant") and m.content
-        ]
+        path = self.core.chats.messages(conversation_id)
+        prefix = ""
+        if continue_id is not None:
+            ids = [m.id for m in path]
+            if continue_id not in ids:
+                return
+            target = path[ids.index(continue_id)]
+            prefix = target.content
+            path = path[: ids.index(continue_id)]
+        elif not isinstance(parent_id, _Unset):
+            ids = [m.id for m in path]
+            path = path[: ids.index(parent_id) + 1] if parent_id in ids else []
+        system_prompt = conversation.system_prompt
+        n_ctx = engine.status.info.n_ctx if engine.status.info else 4096
+        budget = n_ctx - reply_reserve(n_ctx, conversation.sampling.max_tokens)
+
+        def count(history: list[dict[str, Any]]) -> int:
+            return self._count(history, system_prompt)
+
         try:
-            rendered = self._builder.render(history, system_prompt=system_prompt)
-        except PromptError as exc:
+            grammar = self._grammar(conversation.options.json_schema)
+            if path and path[-1].role == "user" and path[-1].attachments:
+                citations = choose_passages(path[-1], path[:-1], count, budget, engine.embed)
+                if citations:
+                    self.core.chats.update_meta(path[-1].id, citations=citations)
+                    path[-1].meta["citations"] = citations
+            fit = prepare(path, count, budget, conversation.options.overflow_policy)
+            if fit.overflow:
+                self.error.emit(
+                    f"This chat no longer fits in the model's context ({fit.tokens} of"
+                    f" {budget} tokens). Start a new chat, shorten the message, or choose"
+                    " 'Truncate middle' or 'Rolling window' under Context overflow."
+                )
+                self.open_conversation(conversation_id)
+                return
+            rendered = builder.render(fit.messages, system_prompt=system_prompt)
+        except (PromptError, SchemaError) as exc:
             self.error.emit(str(exc))
+            self.open_conversation(conversation_id)
             return
-        message = self.core.chats.begin_reply(conversation_id, self._model.id)
-        reply = _Reply(conversation_id, message.id)
+        except (EngineCallError, EngineNotReady, TimeoutError, OSError) as exc:
+            self.error.emit(f"The model could not read the chat: {exc}")
+            self.open_conversation(conversation_id)
+            return
+        if fit.dropped:
+            self.error.emit(
+                f"The chat is longer than the context: {fit.dropped} earlier message(s) were left"
+                " out of this reply (the chat itself is unchanged)."
+            )
+        if continue_id is not None:
+            message = self.core.chats.reopen_reply(continue_id)
+        else:
+            message = self.core.chats.begin_reply(conversation_id, model.id, parent_id=parent_id)
+        reply = _Reply(conversation_id, message.id, schema=conversation.options.json_schema)
+        reply.text = prefix
         self._reply = reply
         self.open_conversation(conversation_id)
         self.reply_started.emit(conversation_id, message.id)
+        sampling = conversation.sampling
         sampling = SamplingParams.from_dict(
             {**sampling.to_dict(), "stop": [*sampling.stop, *rendered.stop]}
         )
-        request = GenerationRequest(rendered.text, sampling, add_bos=not rendered.starts_with_bos)
-        engine = self.chat_engine
+        request = GenerationRequest(
+            rendered.text + prefix,
+            sampling,
+            add_bos=not rendered.starts_with_bos,
+            grammar=grammar,
+        )
         try:
-            if engine is None:
-                raise EngineNotReady("The model is no longer loaded. Load it again.")
             reply.handle = engine.submit(request, on_event=self._on_event)
         except EngineNotReady as exc:
             self._finish(reply, "error", error=str(exc))
+
+    def _grammar(self, schema_text: str) -> str | None:
+        if not schema_text.strip():
+            return None
+        return schema_to_grammar(parse_schema(schema_text))
 
     def _on_event(self, event: Event) -> None:
         """Runs on the engine's pump thread."""
@@ -403,6 +584,11 @@ class Bridge(QObject):
             self.reply_chunk.emit(reply.message_id, event.text, event.n_tokens)
             with reply.lock:
                 reply.unsaved.append(event.text)
+                reply.text += event.text
+            if reply.reasoning_s is None:
+                split = split_reasoning(reply.text)
+                if split.has_reasoning and not split.thinking:
+                    reply.reasoning_s = time.monotonic() - reply.started
             if time.monotonic() - reply.last_save >= SAVE_INTERVAL_S:
                 self._save_partial(reply)
         elif isinstance(event, Finished):
@@ -436,11 +622,57 @@ class Bridge(QObject):
                 stop_reason=event.stop_reason if event else None,
                 error=error,
             )
+            extras: dict[str, Any] = {}
+            if reply.reasoning_s is not None:
+                extras["reasoning_s"] = round(reply.reasoning_s, 1)
+            if reply.schema.strip() and status == "complete":
+                try:
+                    schema = parse_schema(reply.schema)
+                    answer = split_reasoning(reply.text).answer or reply.text
+                    extras["json_pretty"], extras["json_error"] = check_reply(answer, schema)
+                except SchemaError as exc:
+                    extras["json_error"] = str(exc)
+            if extras:
+                self.core.chats.update_meta(
+                    reply.message_id, **{k: v for k, v in extras.items() if v is not None}
+                )
             stored = self.core.chats.get_message(reply.message_id)
         except ChatStoreError as exc:
             self.error.emit(str(exc))
             stored = None
         self.reply_finished.emit(reply.message_id, stored)
+
+    # ------------------------------------------- what chat_bridge.actions needs
+    @property
+    def chats(self) -> ChatStore:
+        return self.core.chats
+
+    def emit_list(self) -> None:
+        self._list()
+
+    def emit_trash(self) -> None:
+        self.trash_listed.emit(self.core.chats.list_trash())
+        self._list()
+
+    def emit_presets(self) -> None:
+        model = self._model
+        default = self.core.chats.default_preset_for(model.id) if model else None
+        self.presets_listed.emit(self.core.chats.list_presets(), default.id if default else None)
+
+    def emit_search(self, query: str) -> None:
+        self.search_results.emit(query, self.core.chats.search(query))
+
+    def emit_error(self, text: str) -> None:
+        self.error.emit(text)
+
+    def emit_exported(self, path: str) -> None:
+        self.exported.emit(path)
+
+    def emit_imported(self, conversation: object) -> None:
+        self.imported.emit(conversation)
+
+    def current_model_id(self) -> str | None:
+        return self._model.id if self._model else None
 
     # ----------------------------------------------------------------- teardown
     def shutdown(self) -> None:
@@ -454,6 +686,8 @@ class Bridge(QObject):
             action()
         except ChatStoreError as exc:
             self.error.emit(str(exc))
+        except (ValueError, KeyError) as exc:  # a request the UI should not have sent
+            self.error.emit(f"That did not work: {exc}")
 
 
 def _title_from(text: str) -> str:

@@ -7,9 +7,10 @@ to the bridge's slots (queued into the bridge's thread).
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal, Slot
-from PySide6.QtGui import QResizeEvent
+from PySide6.QtGui import QKeySequence, QResizeEvent, QShortcut
 from PySide6.QtWidgets import QLabel, QPushButton, QSplitter, QVBoxLayout, QWidget
 
+from app.backend.attachments import Extracted
 from app.backend.chats import Conversation, Message
 from app.backend.engine.client import EngineStatus
 from app.backend.engine.types import EngineState, SamplingParams
@@ -23,6 +24,18 @@ from app.ui.chat.transcript import Transcript
 
 EMPTY_HINT_NO_MODEL = "No model loaded. Choose a model at the top and press Load, then type below."
 EMPTY_HINT = "Type a message below to start."
+#: Chat shortcuts (LM Studio's where it has one); Ctrl+N and Ctrl+L live in the window.
+SHORTCUTS = {
+    "stop": "Esc",
+    "regenerate": "Ctrl+R",
+    "search": "Ctrl+K",
+    "search_alt": "Ctrl+Shift+F",
+    "next_chat": "Ctrl+Tab",
+    "previous_chat": "Ctrl+Shift+Tab",
+    "next_chat_alt": "Ctrl+PgDown",
+    "previous_chat_alt": "Ctrl+PgUp",
+    "attach": "Ctrl+Shift+A",
+}
 
 
 class ChatPage(QWidget):
@@ -36,7 +49,11 @@ class ChatPage(QWidget):
     open_conversation = Signal(int)
     rename_conversation = Signal(int, str)
     delete_conversation = Signal(int)
-    send = Signal(int, str, str, object)
+    send = Signal(int, str, str, object, object, list)
+    chat_action = Signal(str, dict)
+    message_action = Signal(str, int, str)
+    save_chat_settings = Signal(int, str, object)
+    read_attachments = Signal(list)
     regenerate = Signal(int, str, object)
     stop = Signal()
     request_template_info = Signal()
@@ -77,7 +94,7 @@ class ChatPage(QWidget):
         side_layout.addWidget(self.template_button)
         splitter.addWidget(side)
         splitter.setStretchFactor(1, 1)
-        splitter.setSizes([220, 700, 260])
+        splitter.setSizes([220, 700, 290])
         # On a narrow window the conversation matters most: the side panels give way first
         # (they can be dragged back open).
         center.setMinimumWidth(360)
@@ -108,6 +125,18 @@ class ChatPage(QWidget):
         self.template_dialog: TemplateDialog | None = None
         self.load_dialog: LoadDialog | None = None
         self.model_bar.options_requested.connect(self._show_load_dialog)
+        self.conversations.action_requested.connect(self.chat_action)
+        self.params.action_requested.connect(self.chat_action)
+        self.params.overflow.activated.connect(self._options_changed)
+        self.transcript.message_action.connect(self._on_message_action)
+        self.transcript.message_edited.connect(self._on_message_edited)
+        self.composer.attach_requested.connect(self.read_attachments)
+        self.shortcuts: dict[str, QShortcut] = {}
+        for name, keys in SHORTCUTS.items():
+            shortcut = QShortcut(QKeySequence(keys), self)
+            shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            shortcut.activated.connect(getattr(self, "_key_" + name.removesuffix("_alt")))
+            self.shortcuts[name] = shortcut
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
@@ -118,7 +147,7 @@ class ChatPage(QWidget):
             self.splitter.setSizes([min(sizes[0], 180), sizes[1] + sizes[2], 0])
         elif not narrow and self._auto_collapsed:
             self._auto_collapsed = False
-            self.splitter.setSizes([220, max(self.width() - 500, 360), 260])
+            self.splitter.setSizes([220, max(self.width() - 530, 360), 290])
 
     def connect_bridge(self, bridge: object) -> None:
         """Wire both directions; the bridge lives in another thread, so calls are queued."""
@@ -151,10 +180,23 @@ class ChatPage(QWidget):
         b.reply_chunk.connect(self.transcript.append_chunk)  # type: ignore[attr-defined]
         b.reply_finished.connect(self._on_reply_finished)  # type: ignore[attr-defined]
         b.error.connect(self.show_notice)  # type: ignore[attr-defined]
+        self.chat_action.connect(b.chat_action)  # type: ignore[attr-defined]
+        self.message_action.connect(b.message_action)  # type: ignore[attr-defined]
+        self.save_chat_settings.connect(b.save_chat_settings)  # type: ignore[attr-defined]
+        self.read_attachments.connect(b.read_attachments)  # type: ignore[attr-defined]
+        b.folders_listed.connect(self.conversations.set_folders)  # type: ignore[attr-defined]
+        b.trash_listed.connect(self.conversations.set_trash)  # type: ignore[attr-defined]
+        b.search_results.connect(self.conversations.show_search)  # type: ignore[attr-defined]
+        b.presets_listed.connect(self.params.set_presets)  # type: ignore[attr-defined]
+        b.attachments_read.connect(self._on_attachments_read)  # type: ignore[attr-defined]
+        b.context_usage.connect(self._on_context_usage)  # type: ignore[attr-defined]
+        b.exported.connect(lambda path: self.show_notice(f"Exported to {path}"))  # type: ignore[attr-defined]
+        b.imported.connect(lambda c: self.open_conversation.emit(c.id))  # type: ignore[attr-defined]
 
     def start(self) -> None:
         self.list_models.emit()
         self.list_conversations.emit()
+        self.chat_action.emit("list_presets", {})
 
     # ---------------------------------------------------------------- handlers
     @Slot(list)
@@ -173,7 +215,10 @@ class ChatPage(QWidget):
         self._messages = messages
         self.conversations.set_current(conversation.id)
         if switching:
-            self.params.set_values(conversation.system_prompt, conversation.sampling)
+            self.params.set_values(
+                conversation.system_prompt, conversation.sampling, conversation.options
+            )
+            self.composer.set_context(0, 0)
         hint = EMPTY_HINT if self._engine_ready else EMPTY_HINT_NO_MODEL
         self.transcript.show_messages(messages, hint)
 
@@ -196,6 +241,8 @@ class ChatPage(QWidget):
         self.model_bar.set_status(status)
         self._engine_ready = status.state is EngineState.READY
         self.template_button.setEnabled(self._engine_ready)
+        if self._engine_ready:
+            self.chat_action.emit("list_presets", {})  # the default preset is per model
         if status.state is EngineState.ERROR:
             self.show_notice(status.message)
         elif status.state in (EngineState.READY, EngineState.LOADING):
@@ -236,13 +283,89 @@ class ChatPage(QWidget):
     def _on_send(self, text: str) -> None:
         if self.current is None:
             return
+        problem = self.params.schema_problem()
+        if problem:
+            self.composer.input.setPlainText(text)
+            self.show_notice(f"Not sent: {problem}")
+            return
         self.notice.hide()
-        self.send.emit(self.current.id, text, self.params.system_prompt_text(), self._sampling())
+        self.send.emit(
+            self.current.id,
+            text,
+            self.params.system_prompt_text(),
+            self._sampling(),
+            self.params.options(),
+            self.composer.take_attachments(),
+        )
+
+    def _options_changed(self, _index: int = 0) -> None:
+        if self.current is not None:
+            args = {"conversation_id": self.current.id, "options": self.params.options()}
+            self.chat_action.emit("options", args)
+
+    def _on_message_action(self, name: str, message_id: int) -> None:
+        if self.current is None:
+            return
+        if name in ("regenerate", "continue"):
+            if self.generating:
+                return
+            self.save_chat_settings.emit(
+                self.current.id, self.params.system_prompt_text(), self._sampling()
+            )
+            self._options_changed()
+        self.notice.hide()
+        self.message_action.emit(name, message_id, "")
+
+    def _on_message_edited(self, message_id: int, text: str) -> None:
+        if self.generating:
+            self.show_notice("Stop the reply before editing.")
+            return
+        self.message_action.emit("edit", message_id, text)
+
+    @Slot(list, list)
+    def _on_attachments_read(self, files: list[Extracted], problems: list[str]) -> None:
+        self.composer.add_attachments(files)
+        if problems:
+            self.show_notice(" ".join(problems))
+
+    @Slot(int, int, int)
+    def _on_context_usage(self, conversation_id: int, used: int, total: int) -> None:
+        if self.current is not None and self.current.id == conversation_id:
+            self.composer.set_context(used, total)
+
+    # ---------------------------------------------------------------- shortcuts
+    def _key_stop(self) -> None:
+        if self.generating:
+            self.stop.emit()
+
+    def _key_regenerate(self) -> None:
+        self._on_regenerate()
+
+    def _key_search(self) -> None:
+        self.conversations.search.setFocus()
+        self.conversations.search.selectAll()
+
+    def _key_attach(self) -> None:
+        self.composer.attach_button.click()
+
+    def _switch_chat(self, step: int) -> None:
+        ids = self.conversations.chat_ids()
+        if not ids or self.current is None:
+            return
+        at = ids.index(self.current.id) if self.current.id in ids else -1
+        self.open_conversation.emit(ids[(at + step) % len(ids)])
+
+    def _key_next_chat(self) -> None:
+        self._switch_chat(1)
+
+    def _key_previous_chat(self) -> None:
+        self._switch_chat(-1)
 
     def _on_regenerate(self) -> None:
         if self.current is None or self.generating:
             return
         self.notice.hide()
+        self._options_changed()
         self.regenerate.emit(self.current.id, self.params.system_prompt_text(), self._sampling())
 
     def _sampling(self) -> SamplingParams:

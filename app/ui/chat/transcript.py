@@ -1,70 +1,192 @@
-"""The conversation as one document: cheap to append to while a reply streams.
+"""The conversation: one widget per message, only the latest ones materialised.
 
-Tokens are buffered and drained on a ~30 ms timer; appending text at the end cursor costs a
-fraction of a millisecond, while re-rendering a whole message per token would cost 10-45 ms.
-The view follows new text only while the user is at the bottom, so scrolling up to read is
-never fought.
+Opening a chat of thousands of messages builds views for the last ``PAGE`` of them (a
+"Show earlier messages" button, or scrolling to the top, adds more), so first paint costs
+the same for 20 messages or 2,000. Views are reused when a chat is shown again and a
+message did not change, so a finished reply re-renders only itself.
+
+Streaming: tokens are buffered and drained on a ~30 ms timer into the reply's view (plain
+appends); its Markdown is re-rendered every ``RERENDER_MS`` and once at the end. The view
+follows new text only while the user is at the bottom, so scrolling up to read is never
+fought.
 """
 
 from __future__ import annotations
 
 import html
 
-from PySide6.QtCore import QEvent, QTimer, Slot
-from PySide6.QtGui import QColor, QTextCharFormat, QTextCursor
-from PySide6.QtWidgets import QTextBrowser, QWidget
+from PySide6.QtCore import QEvent, Qt, QTimer, Signal, Slot
+from PySide6.QtWidgets import QLabel, QPushButton, QScrollArea, QVBoxLayout, QWidget
 
 from app.backend.chats import Message
+from app.ui.chat.message_view import MessageView
+from app.ui.chat.render_html import header_html, stats_html
 from app.ui.theme import Colors, current_colors
 
 DRAIN_INTERVAL_MS = 30
-_ROLE_NAMES = {"user": "You", "assistant": "Assistant", "system": "System"}
-_STATUS_NOTES = {
-    "interrupted": "Interrupted",
-    "error": "Failed",
-    "cancelled": "Stopped",
-    "streaming": "Writing…",
-}
-_STOP_REASONS = {
-    "eos": "end of text",
-    "stop_string": "stop string",
-    "max_tokens": "max tokens",
-    "context_limit": "context full",
-    "cancelled": "stopped by you",
-    "error": "error",
-}
+RERENDER_MS = 200
+PAGE = 30
+
+EMPTY_TITLE = "Start a conversation"
+EMPTY_TIPS = (
+    "Type below and press Enter to send (Shift+Enter for a new line).<br>"
+    "Attach text files or PDFs; set a system prompt, preset or JSON schema on the right."
+    "<br>Ctrl+N new chat · Ctrl+K search chats · Ctrl+R regenerate · Esc stop ·"
+    " Ctrl+Tab next chat"
+)
 
 
-class Transcript(QTextBrowser):
+class Transcript(QScrollArea):
+    #: (action, message id): copy/edit handled in the view; the rest go to the page.
+    message_action = Signal(str, int)
+    message_edited = Signal(int, str)
+
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("transcript")
-        self.setOpenExternalLinks(True)
         self.setAccessibleName("Conversation")
-        self.setPlaceholderText("")
+        self.setWidgetResizable(True)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self._container = QWidget()
+        self._container.setObjectName("transcriptBody")
+        self._layout = QVBoxLayout(self._container)
+        self._layout.setContentsMargins(12, 8, 12, 12)
+        self._layout.setSpacing(6)
+        self.more_button = QPushButton("Show earlier messages")
+        self.more_button.setAccessibleName("Show earlier messages")
+        self.more_button.hide()
+        self.more_button.clicked.connect(self.show_earlier)
+        self.empty = QLabel()
+        self.empty.setObjectName("emptyState")
+        self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty.setWordWrap(True)
+        self.empty.hide()
+        self._layout.addWidget(self.more_button, 0, Qt.AlignmentFlag.AlignHCenter)
+        self._layout.addWidget(self.empty)
+        self._layout.addStretch(1)
+        self.setWidget(self._container)
+
+        self._views: list[MessageView] = []
+        self._all: list[Message] = []
+        self._first = 0  # index in _all of the first materialised message
+        self._conversation: int | None = None
         self._pending: list[str] = []
+        self._streaming: MessageView | None = None
         self._streaming_id: int | None = None
+        self.streamed_text = ""
+        self._hint = ""
+        self._follow = True
+        #: Follows the chat.show_generation_stats setting (statuses are always shown).
+        self.show_stats = True
         self._drain = QTimer(self)
         self._drain.setInterval(DRAIN_INTERVAL_MS)
         self._drain.timeout.connect(self._flush)
-        self.streamed_text = ""
-        self._shown: list[Message] = []
-        self._hint = ""
-        #: Follows the chat.show_generation_stats setting (statuses are always shown).
-        self.show_stats = True
+        self._render = QTimer(self)
+        self._render.setInterval(RERENDER_MS)
+        self._render.timeout.connect(self._rerender)
+        bar = self.verticalScrollBar()
+        bar.rangeChanged.connect(self._on_range_changed)
+        bar.valueChanged.connect(self._on_scrolled)
 
+    # ------------------------------------------------------------------ showing
     def show_messages(self, messages: list[Message], empty_hint: str = "") -> None:
-        """Render a whole conversation (on open, and after a reply ends)."""
-        self._pending.clear()
-        self._shown, self._hint = list(messages), empty_hint
-        self.setHtml(render_messages(messages, empty_hint, current_colors(), self.show_stats))
-        self._scroll_to_end()
+        """Show a conversation (on open, and after each change)."""
+        shown = [m for m in messages if m.role != "system"]
+        conversation = shown[0].conversation_id if shown else None
+        switching = conversation != self._conversation or not self._views
+        if switching:
+            self._follow = True
+        self._conversation = conversation
+        self._all = shown
+        self._hint = empty_hint
+        keep_from = 0 if switching else min(self._first, max(0, len(shown) - PAGE))
+        self._first = max(0, len(shown) - PAGE) if switching else keep_from
+        self._materialise()
+        self._show_empty(not shown)
 
+    def _materialise(self) -> None:
+        wanted = self._all[self._first :]
+        old = {view.message.id: view for view in self._views}
+        views: list[MessageView] = []
+        for message in wanted:
+            view = old.pop(message.id, None)
+            if view is not None and view is not self._streaming:
+                if view.key() != _key(message) or view.message.meta != message.meta:
+                    view.set_message(message)
+                else:
+                    view.message = message
+            elif view is None:
+                view = self._make_view(message)
+            views.append(view)
+        for view in old.values():
+            if view is not self._streaming:
+                view.deleteLater()
+        for i, view in enumerate(views):
+            index = 1 + i  # after the "earlier" button
+            if self._layout.indexOf(view) != index:
+                self._layout.insertWidget(index, view)
+        self._views = views
+        earlier = self._first
+        self.more_button.setVisible(earlier > 0)
+        self.more_button.setText(f"Show earlier messages ({earlier})")
+
+    def _make_view(self, message: Message) -> MessageView:
+        view = MessageView(message, self.show_stats)
+        view.action.connect(self.message_action)
+        view.edited.connect(self.message_edited)
+        return view
+
+    def _show_empty(self, empty: bool) -> None:
+        if empty and self._hint:
+            c = current_colors()
+            self.empty.setText(
+                f'<p style="font-size:15pt; font-weight:700; color:{c.text}">{EMPTY_TITLE}</p>'
+                f'<p style="color:{c.muted}">{html.escape(self._hint)}</p>'
+                f'<p style="color:{c.muted}; font-size:small">{EMPTY_TIPS}</p>'
+            )
+        self.empty.setVisible(empty and bool(self._hint))
+
+    @Slot()
+    def show_earlier(self) -> None:
+        """Materialise the previous page, keeping what is on screen in place."""
+        if self._first == 0:
+            return
+        bar = self.verticalScrollBar()
+        from_bottom = bar.maximum() - bar.value()
+        self._first = max(0, self._first - PAGE)
+        self._follow = False
+        self._materialise()
+        self._container.adjustSize()
+        bar.setValue(bar.maximum() - from_bottom)
+
+    def view_for(self, message_id: int) -> MessageView | None:
+        for view in self._views:
+            if view.message.id == message_id:
+                return view
+        return None
+
+    @property
+    def views(self) -> list[MessageView]:
+        return list(self._views)
+
+    # ------------------------------------------------------------------ streaming
     @Slot(int)
     def begin_stream(self, message_id: int) -> None:
+        view = self.view_for(message_id)
+        if view is None:
+            conversation = self._conversation or 0
+            placeholder = Message(message_id, conversation, "assistant", "", "streaming", 0.0)
+            self._all.append(placeholder)
+            view = self._make_view(placeholder)
+            self._views.append(view)
+            self._layout.insertWidget(self._layout.count() - 1, view)
+            self._show_empty(False)
         self._streaming_id = message_id
+        self._streaming = view
         self.streamed_text = ""
+        view.begin_stream()
         self._drain.start()
+        self._render.start()
 
     @Slot(int, str, int)
     def append_chunk(self, message_id: int, text: str, _n_tokens: int) -> None:
@@ -74,105 +196,77 @@ class Transcript(QTextBrowser):
     def end_stream(self) -> None:
         self._flush()
         self._drain.stop()
+        self._render.stop()
         self._streaming_id = None
+        view, self._streaming = self._streaming, None
+        if view is not None:
+            view.rerender()
 
     def _flush(self) -> None:
-        if not self._pending:
+        if not self._pending or self._streaming is None:
             return
         text = "".join(self._pending)
         self._pending.clear()
         self.streamed_text += text
+        self._streaming.append(text)
+
+    def _rerender(self) -> None:
+        if self._streaming is not None:
+            self._streaming.rerender()
+
+    # ------------------------------------------------------------------ scrolling
+    def _on_scrolled(self, value: int) -> None:
         bar = self.verticalScrollBar()
-        at_bottom = bar.value() >= bar.maximum() - 4
-        cursor = QTextCursor(self.document())
-        cursor.movePosition(QTextCursor.MoveOperation.End)
-        cursor.insertText(text, self._body_format())
-        if at_bottom:
-            self._scroll_to_end()
+        self._follow = value >= bar.maximum() - 8
+        if value == bar.minimum() and self._first > 0 and bar.maximum() > 0:
+            QTimer.singleShot(0, self.show_earlier)
 
-    def _body_format(self) -> QTextCharFormat:
-        """Plain body text, so streamed text never inherits the header's bold colour."""
-        fmt = QTextCharFormat()
-        fmt.setForeground(QColor(current_colors().text))
-        return fmt
+    def _on_range_changed(self, _low: int, high: int) -> None:
+        if self._follow:
+            self.verticalScrollBar().setValue(high)
 
-    def _scroll_to_end(self) -> None:
+    def scroll_to_end(self) -> None:
+        self._follow = True
         bar = self.verticalScrollBar()
         bar.setValue(bar.maximum())
 
+    # ------------------------------------------------------------------ text views
+    def toPlainText(self) -> str:
+        parts = [view.plain_text() for view in self._views]
+        if self.empty.isVisible():
+            parts.append(self.empty.text())
+        return "\n\n".join(parts)
+
+    def toHtml(self) -> str:
+        return "".join(view.html() for view in self._views)
+
     def changeEvent(self, event: QEvent) -> None:
-        """Re-colour the messages when the theme changes (not mid-stream: that re-renders)."""
+        """Re-colour the messages when the theme changes (not the one streaming)."""
         super().changeEvent(event)
-        idle = self._streaming_id is None and bool(self._shown or self._hint)
-        if event.type() == QEvent.Type.PaletteChange and idle:
-            bar = self.verticalScrollBar()
-            value = bar.value()
-            colors = current_colors()
-            self.setHtml(render_messages(self._shown, self._hint, colors, self.show_stats))
-            bar.setValue(value)
+        if event.type() == QEvent.Type.PaletteChange:
+            for view in self._views:
+                if view is not self._streaming:
+                    view.set_message(view.message)
+            self._show_empty(not self._all)
+
+
+def _key(m: Message) -> tuple[object, ...]:
+    return (m.id, m.content, m.status, m.alternatives, m.alternative_index, m.stop_reason)
 
 
 def render_messages(
     messages: list[Message], empty_hint: str, colors: Colors, stats: bool = True
 ) -> str:
-    """The conversation as HTML in ``colors``; ``stats`` adds the per-reply numbers."""
-    parts = [_message_html(m, colors, stats) for m in messages if m.role != "system"]
+    """The conversation as one HTML string (plain text bodies): for exports and checks."""
+    parts: list[str] = []
+    for m in messages:
+        if m.role == "system":
+            continue
+        body = html.escape(m.content.rstrip()).replace("\n", "<br>")
+        footer = stats_html(m, colors, stats) if m.role == "assistant" else ""
+        parts.append(
+            f"<p>{header_html(m, colors)}</p><p style='color:{colors.text}'>{body}</p>{footer}"
+        )
     if not parts and empty_hint:
-        parts = [
-            f'<p align="center" style="color:{colors.muted}; margin-top:60px">'
-            f"{html.escape(empty_hint)}</p>"
-        ]
+        parts = [f'<p style="color:{colors.muted}">{html.escape(empty_hint)}</p>']
     return "".join(parts)
-
-
-def _badge(text: str, colour: str) -> str:
-    return f'<span style="color:{colour}; font-weight:600">■ {html.escape(text)}</span>'
-
-
-def _stats_line(message: Message, c: Colors, with_stats: bool) -> str:
-    notes: list[str] = []
-    if message.status in ("interrupted", "error"):
-        notes.append(_badge(_STATUS_NOTES[message.status], c.danger))
-    elif message.status == "cancelled":
-        notes.append(_badge(_STATUS_NOTES[message.status], c.warning_text))
-    if message.error:
-        notes.append(html.escape(message.error))
-    stats = message.stats if with_stats else None
-    if stats is not None and stats.completion_tokens:
-        notes.append(
-            f"{stats.tokens_per_second:.1f} tok/s · {stats.completion_tokens} tokens · "
-            f"{stats.time_to_first_token_s:.2f}s to first token"
-        )
-    if with_stats and message.stop_reason and message.status == "complete":
-        reason = _STOP_REASONS.get(message.stop_reason, message.stop_reason.replace("_", " "))
-        notes.append(f"Stop reason: {html.escape(reason)}")
-    if not notes:
-        return ""
-    return (
-        f'<p style="color:{c.muted}; font-size:small; margin-top:2px; margin-bottom:6px">'
-        f"{' &nbsp;·&nbsp; '.join(notes)}</p>"
-    )
-
-
-def _message_html(message: Message, c: Colors, with_stats: bool = True) -> str:
-    role = _ROLE_NAMES.get(message.role, message.role)
-    body = html.escape(message.content.rstrip()).replace("\n", "<br>")
-    if message.role == "user":
-        return (
-            f'<table width="100%" cellspacing="0" cellpadding="10" border="0" '
-            f'style="margin-top:14px; margin-bottom:4px" bgcolor="{c.surface_alt}"><tr><td>'
-            f'<span style="color:{c.user}; font-weight:700">{role}</span><br>'
-            f'<span style="color:{c.text}">{body}</span></td></tr></table>'
-        )
-    model = ""
-    if message.role == "assistant" and message.model_id:
-        model = (
-            f' <span style="color:{c.muted}; font-size:small">'
-            f"&nbsp;{html.escape(message.model_id)}</span>"
-        )
-    header = (
-        f'<p style="margin-top:16px; margin-bottom:4px">'
-        f'<span style="color:{c.assistant}; font-weight:700">{role}</span>{model}</p>'
-    )
-    footer = _stats_line(message, c, with_stats) if message.role == "assistant" else ""
-    return f'{header}<p style="margin-top:0px; color:{c.text}">{body}</p>{footer}'

@@ -1,0 +1,392 @@
+"""One message of the transcript: header, collapsible reasoning, Markdown body, stats, actions.
+
+While a reply streams, tokens are appended as plain text at the end of the body (a fraction
+of a millisecond), and ``rerender`` (called every ~200 ms) turns the text into Markdown in
+two parts: blocks that can no longer change (a blank line outside a code fence follows
+them) are rendered once and frozen; only the open tail is re-rendered. The whole message is
+rendered once more when the reply ends.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+
+from PySide6.QtCore import QSize, QSizeF, Qt, QUrl, Signal
+from PySide6.QtGui import (
+    QDesktopServices,
+    QGuiApplication,
+    QTextCursor,
+    QTextDocument,
+    QWheelEvent,
+)
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QPlainTextEdit,
+    QPushButton,
+    QSizePolicy,
+    QTextBrowser,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.backend.chats import Message
+from app.backend.markdown_render import (
+    COPY_SCHEME,
+    MarkdownStyle,
+    render_markdown,
+    stable_prefix_length,
+)
+from app.backend.reasoning import format_duration, split_reasoning
+from app.ui.chat.render_html import header_html, stats_html
+from app.ui.theme import Colors, current_colors
+
+
+def markdown_style(c: Colors) -> MarkdownStyle:
+    return MarkdownStyle(
+        dark=c.name == "dark",
+        text=c.text,
+        muted=c.muted,
+        code_bg=c.surface_alt,
+        border=c.border,
+        link=c.accent,
+    )
+
+
+class _Body(QTextBrowser):
+    """A text view exactly as tall as its text; wheel events go to the transcript."""
+
+    copy_block = Signal(int)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setOpenLinks(False)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.document().setDocumentMargin(0)
+        self.viewport().setAutoFillBackground(False)
+        self.setStyleSheet("QTextBrowser { background: transparent; border: none; }")
+        self.anchorClicked.connect(self._on_anchor)
+        layout = self.document().documentLayout()
+        layout.documentSizeChanged.connect(self._fit)
+        self.setFixedHeight(24)
+
+    def _fit(self, size: QSizeF) -> None:
+        height = math.ceil(size.height()) + 4
+        if height != self.height():
+            self.setFixedHeight(height)
+
+    def sizeHint(self) -> QSize:
+        return QSize(400, self.height())
+
+    def wheelEvent(self, event: QWheelEvent) -> None:
+        event.ignore()  # let the transcript scroll
+
+    def _on_anchor(self, url: QUrl) -> None:
+        if url.scheme() == COPY_SCHEME:
+            self.copy_block.emit(int(url.path() or "0"))
+        elif url.scheme() in ("http", "https", "mailto"):
+            QDesktopServices.openUrl(url)
+
+
+def _tool(text: str, name: str, tip: str) -> QToolButton:
+    button = QToolButton()
+    button.setText(text)
+    button.setAccessibleName(name)
+    button.setToolTip(tip)
+    button.setAutoRaise(True)
+    button.setCursor(Qt.CursorShape.PointingHandCursor)
+    return button
+
+
+class MessageView(QFrame):
+    """Shows one message; asks for actions through ``action(name, message id)``."""
+
+    action = Signal(str, int)
+    edited = Signal(int, str)
+
+    def __init__(self, message: Message, show_stats: bool = True) -> None:
+        super().__init__()
+        self.setObjectName("userMessage" if message.role == "user" else "assistantMessage")
+        self.message = message
+        self.show_stats = show_stats
+        self.code_blocks: list[str] = []
+        self.header = QLabel()
+        self.header.setTextFormat(Qt.TextFormat.RichText)
+        self.versions = QLabel()
+        self.versions.setObjectName("muted")
+        self.prev_button = _tool("‹", "Previous version", "Show the previous version")
+        self.next_button = _tool("›", "Next version", "Show the next version")
+        self.reasoning_button = _tool("", "Reasoning", "Show or hide the model's reasoning")
+        self.reasoning_button.setCheckable(True)
+        self.reasoning_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        self.reasoning = QLabel()
+        self.reasoning.setObjectName("reasoning")
+        self.reasoning.setWordWrap(True)
+        self.reasoning.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.reasoning.hide()
+        self.body = _Body()
+        self.body.setAccessibleName("Message text")
+        self.footer = QLabel()
+        self.footer.setTextFormat(Qt.TextFormat.RichText)
+        self.footer.setWordWrap(True)
+        self.copy_button = _tool("Copy", "Copy message", "Copy this message")
+        self.edit_button = _tool(
+            "Edit", "Edit message", "Edit this message (keeps the old version)"
+        )
+        self.regenerate_button = _tool("↻ Regenerate", "Regenerate", "Write this reply again")
+        self.continue_button = _tool("Continue", "Continue reply", "Continue writing this reply")
+        self.delete_button = _tool("Delete", "Delete message", "Delete this message")
+        self.editor = QPlainTextEdit()
+        self.editor.setAccessibleName("Edit message")
+        self.save_edit = QPushButton("Save && send" if message.role == "user" else "Save")
+        self.save_edit.setObjectName("primary")
+        self.cancel_edit = QPushButton("Cancel")
+        edit_row = QHBoxLayout()
+        edit_row.addStretch(1)
+        edit_row.addWidget(self.cancel_edit)
+        edit_row.addWidget(self.save_edit)
+        self.edit_box = QWidget()
+        edit_layout = QVBoxLayout(self.edit_box)
+        edit_layout.setContentsMargins(0, 0, 0, 0)
+        edit_layout.addWidget(self.editor)
+        edit_layout.addLayout(edit_row)
+        self.edit_box.hide()
+
+        top = QHBoxLayout()
+        top.setSpacing(4)
+        top.addWidget(self.header)
+        top.addStretch(1)
+        top.addWidget(self.prev_button)
+        top.addWidget(self.versions)
+        top.addWidget(self.next_button)
+        actions = QHBoxLayout()
+        actions.setSpacing(2)
+        for button in (
+            self.copy_button,
+            self.edit_button,
+            self.regenerate_button,
+            self.continue_button,
+            self.delete_button,
+        ):
+            actions.addWidget(button)
+        actions.addStretch(1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(12, 8, 12, 6)
+        layout.setSpacing(2)
+        layout.addLayout(top)
+        layout.addWidget(self.reasoning_button, 0, Qt.AlignmentFlag.AlignLeft)
+        layout.addWidget(self.reasoning)
+        layout.addWidget(self.body)
+        layout.addWidget(self.edit_box)
+        layout.addWidget(self.footer)
+        layout.addLayout(actions)
+
+        mid = message.id
+        self.copy_button.clicked.connect(self.copy_text)
+        self.edit_button.clicked.connect(self.start_edit)
+        self.regenerate_button.clicked.connect(lambda: self.action.emit("regenerate", mid))
+        self.continue_button.clicked.connect(lambda: self.action.emit("continue", mid))
+        self.delete_button.clicked.connect(lambda: self.action.emit("delete", mid))
+        self.prev_button.clicked.connect(lambda: self.action.emit("previous", mid))
+        self.next_button.clicked.connect(lambda: self.action.emit("next", mid))
+        self.reasoning_button.toggled.connect(self.reasoning.setVisible)
+        self.body.copy_block.connect(self._copy_block)
+        self.save_edit.clicked.connect(self._save_edit)
+        self.cancel_edit.clicked.connect(self._end_edit)
+        self._streaming = False
+        self._raw = ""
+        self._frozen = 0  # characters of the answer rendered for good while streaming
+        self._tail_pos = 0  # where the open tail starts in the document
+        self._dirty = False
+        self.set_message(message)
+
+    # ------------------------------------------------------------------ whole message
+    def key(self) -> tuple[object, ...]:
+        m = self.message
+        return (m.id, m.content, m.status, m.alternatives, m.alternative_index, m.stop_reason)
+
+    def set_message(self, message: Message) -> None:
+        """Render the whole message (on open, on theme change, once when a reply ends)."""
+        self.message = message
+        self._streaming = False
+        c = current_colors()
+        self.header.setText(header_html(message, c))
+        many = message.alternatives > 1
+        for widget in (self.prev_button, self.versions, self.next_button):
+            widget.setVisible(many)
+        self.versions.setText(f"{message.alternative_index + 1}/{message.alternatives}")
+        self.prev_button.setEnabled(message.alternative_index > 0)
+        self.next_button.setEnabled(message.alternative_index < message.alternatives - 1)
+        assistant = message.role == "assistant"
+        self.regenerate_button.setVisible(assistant)
+        self.continue_button.setVisible(
+            assistant and message.stop_reason in ("max_tokens", "cancelled", "context_limit")
+        )
+        if message.role == "user":
+            self._set_user_body(message, c)
+            self._set_reasoning("", None, False)
+        else:
+            split = split_reasoning(message.content)
+            self._set_reasoning(split.reasoning, message.meta.get("reasoning_s"), split.thinking)
+            rendered = render_markdown(self._answer_text(split.answer), markdown_style(c))
+            self.code_blocks = rendered.code_blocks
+            self.body.setHtml(rendered.html)
+        footer = stats_html(message, c, self.show_stats) if assistant else ""
+        footer += self._extras_html(message, c)
+        self.footer.setText(footer)
+        self.footer.setVisible(bool(footer))
+
+    def _answer_text(self, answer: str) -> str:
+        """Structured replies are shown as formatted JSON."""
+        pretty = self.message.meta.get("json_pretty")
+        return f"```json\n{pretty}\n```" if isinstance(pretty, str) else answer
+
+    def _set_user_body(self, message: Message, c: Colors) -> None:
+        text = html.escape(message.content.rstrip()).replace("\n", "<br>")
+        self.code_blocks = []
+        self.body.setHtml(f'<p style="color:{c.text}">{text}</p>')
+
+    def _set_reasoning(self, text: str, seconds: object, thinking: bool) -> None:
+        has = bool(text.strip()) or thinking
+        self.reasoning_button.setVisible(has)
+        if not has:
+            self.reasoning.hide()
+            return
+        if thinking:
+            label = "Thinking…"
+        elif isinstance(seconds, int | float):
+            label = f"Thought for {format_duration(float(seconds))}"
+        else:
+            label = "Reasoning"
+        arrow = "▾" if self.reasoning_button.isChecked() else "▸"
+        self.reasoning_button.setText(f"{arrow} {label}")
+        self.reasoning.setText(text)
+        self.reasoning.setVisible(self.reasoning_button.isChecked())
+
+    def _extras_html(self, message: Message, c: Colors) -> str:
+        parts: list[str] = []
+        for attachment in message.attachments:
+            parts.append(f"Attached: {html.escape(attachment.name)}")
+        for cite in message.meta.get("citations", []) or []:
+            if isinstance(cite, dict):
+                excerpt = html.escape(str(cite.get("text", ""))[:140])
+                parts.append(
+                    f"<i>Cited {html.escape(str(cite.get('name', '')))}"
+                    f" §{cite.get('index', 0)}:</i> “{excerpt}…”"
+                )
+        problem = message.meta.get("json_error")
+        if isinstance(problem, str):
+            parts.append(f'<span style="color:{c.danger}">✗ {html.escape(problem)}</span>')
+        elif isinstance(message.meta.get("json_pretty"), str):
+            parts.append(f'<span style="color:{c.success}">✓ Valid JSON for the schema</span>')
+        if not parts:
+            return ""
+        return f'<p style="color:{c.muted}; font-size:small">{"<br>".join(parts)}</p>'
+
+    # ------------------------------------------------------------------ streaming
+    def begin_stream(self) -> None:
+        """Stream into this view (a new reply, or one being continued)."""
+        self._streaming = True
+        self._raw = self.message.content
+        self._frozen = 0
+        self._tail_pos = 0
+        self.body.clear()
+        self._dirty = True
+        self.rerender()
+        for button in (self.regenerate_button, self.continue_button, self.delete_button):
+            button.setEnabled(False)
+
+    def append(self, text: str) -> None:
+        """Plain text at the end; Markdown comes with the next ``rerender``."""
+        self._raw += text
+        self._dirty = True
+        split = split_reasoning(self._raw)
+        if split.thinking or (split.has_reasoning and not split.answer):
+            return  # still reasoning: shown by the next rerender, collapsed
+        cursor = QTextCursor(self.body.document())
+        cursor.movePosition(QTextCursor.MoveOperation.End)
+        cursor.insertText(text)
+
+    def rerender(self) -> None:
+        """Render finished blocks once, and re-render the open tail."""
+        if not self._streaming or not self._dirty:
+            return
+        self._dirty = False
+        split = split_reasoning(self._raw)
+        self._set_reasoning(split.reasoning, None, split.thinking)
+        answer = split.answer
+        style = markdown_style(current_colors())
+        document = self.body.document()
+        cursor = QTextCursor(document)
+        cursor.setPosition(min(self._tail_pos, document.characterCount() - 1))
+        cursor.movePosition(QTextCursor.MoveOperation.End, QTextCursor.MoveMode.KeepAnchor)
+        cursor.removeSelectedText()
+        stable = stable_prefix_length(answer)
+        if stable > self._frozen:
+            rendered = render_markdown(answer[self._frozen : stable], style, len(self.code_blocks))
+            cursor.insertHtml(rendered.html)
+            self.code_blocks.extend(rendered.code_blocks)
+            self._frozen = stable
+            cursor.movePosition(QTextCursor.MoveOperation.End)
+            cursor.insertBlock()
+            self._tail_pos = cursor.position()
+        tail = answer[self._frozen :]
+        if tail.strip():
+            rendered = render_markdown(tail, style, len(self.code_blocks))
+            cursor.insertHtml(rendered.html)
+
+    @property
+    def streamed(self) -> str:
+        return self._raw
+
+    # ------------------------------------------------------------------ actions
+    def plain_text(self) -> str:
+        parts = [_plain(self.header.text())]
+        if self.reasoning_button.isVisible():
+            parts.append(self.reasoning_button.text())
+        parts.append(self.body.toPlainText())
+        if self.footer.text():
+            parts.append(_plain(self.footer.text()))
+        return "\n".join(p for p in parts if p)
+
+    def html(self) -> str:
+        return self.header.text() + self.body.toHtml() + self.footer.text()
+
+    def copy_text(self) -> None:
+        text = self.message.content
+        if self.message.role == "assistant":
+            text = split_reasoning(text).answer if split_reasoning(text).has_reasoning else text
+        QGuiApplication.clipboard().setText(text)
+
+    def _copy_block(self, index: int) -> None:
+        if 0 <= index < len(self.code_blocks):
+            QGuiApplication.clipboard().setText(self.code_blocks[index])
+
+    def start_edit(self) -> None:
+        self.editor.setPlainText(self.message.content)
+        self.body.hide()
+        self.edit_box.show()
+        self.editor.setFocus()
+
+    def _save_edit(self) -> None:
+        text = self.editor.toPlainText()
+        self._end_edit()
+        if text.strip() and text != self.message.content:
+            self.edited.emit(self.message.id, text)
+
+    def _end_edit(self) -> None:
+        self.edit_box.hide()
+        self.body.show()
+
+
+def _plain(rich: str) -> str:
+    """Plain text of a label's rich text (for tests, accessibility and copying)."""
+    document = QTextDocument()
+    document.setHtml(rich)
+    return document.toPlainText().strip()
