@@ -19,10 +19,14 @@ from app.ui.pages.coming_soon import ComingSoonPage
 from app.ui.pages.discover import DiscoverPage
 from app.ui.pages.hardware_controller import HardwareController
 from app.ui.pages.my_models import MyModelsPage
+from app.ui.pages.remotes import RemotesDialog
 from app.ui.pages.server import ServerPage
 from app.ui.pages.settings import SettingsPage
+from app.ui.pages.usage import UsagePage
+from app.ui.privacy_badge import LocalOnlyBadge
 from app.ui.server_bridge import ServerBridge
 from app.ui.theme import ThemeManager
+from app.ui.usage_bridge import UsageBridge
 
 PLACEHOLDERS: dict[str, str] = {}
 HARDWARE_WHAT = "Your CPU, memory and GPUs, live usage, and what each model will fit."
@@ -76,15 +80,30 @@ class HearthApp:
         self.server_page = ServerPage(str(core.paths.logs))
         self.server_page.connect_bridge(self.server_bridge)
 
+        # Usage, costs, audit and remote engines: reports and endpoint tests on their own thread.
+        self.usage_bridge = UsageBridge(core)
+        self.usage_thread = QThread()
+        self.usage_thread.setObjectName("hearth-usage")
+        self.usage_bridge.moveToThread(self.usage_thread)
+        self.usage_page = UsagePage()
+        self.usage_page.connect_bridge(self.usage_bridge)
+        self.usage_page.remotes_requested.connect(self.show_remotes)
+        self.remotes_dialog: RemotesDialog | None = None
+
         hardware, self.hardware = self._hardware_page()
         pages: dict[str, QWidget] = {"Chat": self.chat, "Hardware": hardware}
         pages["Discover"] = self.discover
         pages["My Models"] = self.my_models
         pages["Server"] = self.server_page
+        pages["Usage"] = self.usage_page
         for name, what in PLACEHOLDERS.items():
             pages[name] = ComingSoonPage(name, what, GLYPHS[name])
         pages["Settings"] = self.settings_page
         self.window = MainWindow(pages)
+        self.privacy_badge = LocalOnlyBadge()
+        self.privacy_badge.set_on(core.settings.privacy.local_only)
+        self.privacy_badge.clicked.connect(lambda: self.window.show_section("Settings"))
+        self.window.add_sidebar_footer(self.privacy_badge)
         self.window.add_shortcut("Ctrl+N", self.new_chat)
         self.window.add_shortcut("Ctrl+L", self.focus_model_picker)
         self.window.restore_geometry_b64(
@@ -93,6 +112,7 @@ class HearthApp:
         self.thread.start()
         self.models_thread.start()
         self.server_thread.start()
+        self.usage_thread.start()
         self.chat.start()
         self._closed = False
 
@@ -126,8 +146,18 @@ class HearthApp:
         self.window.show_section("Chat")
         self.chat.model_bar.picker.setFocus()
 
+    def show_remotes(self) -> None:
+        """The remote engines dialog (endpoints, keys, per-model fallback)."""
+        if self.remotes_dialog is None:
+            self.remotes_dialog = RemotesDialog(self.window)
+            self.remotes_dialog.connect_bridge(self.usage_bridge)
+        self.remotes_dialog.list_requested.emit(True)
+        self.remotes_dialog.show()
+        self.remotes_dialog.raise_()
+
     def _on_settings_saved(self, settings: Settings) -> None:
         self.core.settings = settings
+        self.privacy_badge.set_on(settings.privacy.local_only)
         self.theme.apply(settings.appearance.theme, settings.appearance.font_size)
         self._apply_chat_settings(settings)
 
@@ -147,6 +177,8 @@ class HearthApp:
         self.server_thread.quit()
         self.server_thread.wait(10_000)
         self.server_bridge.shutdown()  # ends API streams before the engines go away
+        self.usage_thread.quit()
+        self.usage_thread.wait(10_000)
         self.thread.quit()
         self.thread.wait(10_000)
         self.bridge.shutdown()

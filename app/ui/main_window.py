@@ -28,13 +28,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-SECTIONS = ("Chat", "Discover", "My Models", "Hardware", "Server", "Settings")
+SECTIONS = ("Chat", "Discover", "My Models", "Hardware", "Server", "Usage", "Settings")
 SHORTCUTS = {
     "Chat": "Ctrl+1",
     "Discover": "Ctrl+2",
     "My Models": "Ctrl+3",
     "Hardware": "Ctrl+Shift+H",
     "Server": "Ctrl+4",
+    "Usage": "Ctrl+Shift+U",
     "Settings": "Ctrl+,",
 }
 # Glyphs every bundled font (DejaVu included) can draw; emoji fonts are not a given.
@@ -44,6 +45,7 @@ GLYPHS = {
     "My Models": "▤",
     "Hardware": "▥",
     "Server": "⇄",
+    "Usage": "∑",
     "Settings": "⚙",
 }
 SIDEBAR_WIDTH = 184
@@ -113,6 +115,7 @@ class MainWindow(QMainWindow):
         nav_layout.setSpacing(0)
         nav_layout.addWidget(title)
         nav_layout.addWidget(self.sidebar, 1)
+        self._nav_layout = nav_layout
 
         central = QWidget()
         layout = QHBoxLayout(central)
@@ -134,6 +137,10 @@ class MainWindow(QMainWindow):
         shortcut.activated.connect(action)
         self.shortcuts[keys] = shortcut
         return shortcut
+
+    def add_sidebar_footer(self, widget: QWidget) -> None:
+        """A widget under the sections (e.g. the "Local only" indicator)."""
+        self._nav_layout.addWidget(widget)
 
     def show_section(self, name: str) -> None:
         self.sidebar.setCurrentRow(SECTIONS.index(name))
