@@ -170,7 +170,7 @@ class RemotesDialog(QDialog):
         self.fallback_requested.connect(bridge.set_fallback)
         bridge.remotes_ready.connect(self.show_view)
         bridge.remote_tested.connect(self._on_tested)
-        bridge.remote_saved.connect(lambda name: self.status_line.setText(f"Saved '{name}'."))
+        bridge.remote_saved.connect(self._on_saved)
         bridge.remote_needs_consent.connect(self._ask_consent)
         bridge.failed.connect(self.status_line.setText)
 
@@ -302,6 +302,10 @@ class RemotesDialog(QDialog):
             self.status_line.setText(f"'{name}' answered with {len(result)} models: {shown}")
         else:
             self.status_line.setText(str(result))
+
+    @Slot(str)
+    def _on_saved(self, name: str) -> None:
+        self.status_line.setText(f"Saved '{name}'.")
 
     @Slot(str, str)
     def _ask_consent(self, name: str, why: str) -> None:

@@ -6,6 +6,8 @@ on the usage bridge's thread); this page only lays them out and draws the charts
 
 from __future__ import annotations
 
+import math
+
 from PySide6.QtCore import Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
@@ -37,7 +39,11 @@ def money(value: float | None, currency: str) -> str:
     """Costs per 1K tokens are tiny: keep three significant digits below one cent."""
     if value is None:
         return "—"
-    text = f"{value:.3g}" if 0 < abs(value) < 0.01 else f"{value:,.2f}"
+    if 0 < abs(value) < 0.01:
+        decimals = 2 - math.floor(math.log10(abs(value)))  # three significant digits
+        text = f"{value:.{decimals}f}"
+    else:
+        text = f"{value:,.2f}"
     return f"{text} {currency}"
 
 
