@@ -14,7 +14,6 @@ from PySide6.QtWidgets import QApplication
 
 from app.backend.core import HearthCore
 from app.backend.costs import build_report, default_table, totals_by_day
-from app.backend.usage import UsageRecord
 from app.ui.pages.remotes import RemotesDialog
 from app.ui.pages.usage import UsagePage
 from app.ui.privacy_badge import LocalOnlyBadge
