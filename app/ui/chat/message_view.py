@@ -224,6 +224,8 @@ class MessageView(QFrame):
         self.prev_button.setEnabled(message.alternative_index > 0)
         self.next_button.setEnabled(message.alternative_index < message.alternatives - 1)
         assistant = message.role == "assistant"
+        for button in (self.regenerate_button, self.continue_button, self.delete_button):
+            button.setEnabled(message.status != "streaming")
         self.regenerate_button.setVisible(assistant)
         self.continue_button.setVisible(
             assistant and message.stop_reason in ("max_tokens", "cancelled", "context_limit")

@@ -190,6 +190,8 @@ class ChatPage(QWidget):
         b.presets_listed.connect(self.params.set_presets)  # type: ignore[attr-defined]
         b.attachments_read.connect(self._on_attachments_read)  # type: ignore[attr-defined]
         b.context_usage.connect(self._on_context_usage)  # type: ignore[attr-defined]
+        # Once a model's prompt format is known, the context meter can count.
+        b.prompt_mode_changed.connect(self._refresh_context)  # type: ignore[attr-defined]
         b.exported.connect(lambda path: self.show_notice(f"Exported to {path}"))  # type: ignore[attr-defined]
         b.imported.connect(lambda c: self.open_conversation.emit(c.id))  # type: ignore[attr-defined]
 
@@ -327,6 +329,11 @@ class ChatPage(QWidget):
         self.composer.add_attachments(files)
         if problems:
             self.show_notice(" ".join(problems))
+
+    @Slot(str, str)
+    def _refresh_context(self, _mode: str = "", _reason: str = "") -> None:
+        if self.current is not None and not self.generating:
+            self.open_conversation.emit(self.current.id)
 
     @Slot(int, int, int)
     def _on_context_usage(self, conversation_id: int, used: int, total: int) -> None:
