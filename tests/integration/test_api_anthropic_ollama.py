@@ -132,7 +132,12 @@ def test_chat_tool_calls_come_back_as_ollama_tool_calls(api: Api) -> None:
         "type": "object",
         "properties": {
             "name": {"const": "ping"},
-            "parameters": {"type": "object", "maxProperties": 0},
+            "parameters": {
+                "type": "object",
+                "properties": {"unit": {"enum": ["c", "f"]}},
+                "required": ["unit"],
+                "additionalProperties": False,
+            },
         },
         "required": ["name", "parameters"],
     }
@@ -145,7 +150,7 @@ def test_chat_tool_calls_come_back_as_ollama_tool_calls(api: Api) -> None:
         options={"num_predict": 400},
     )
     calls = reply.message.tool_calls
-    assert calls and calls[0].function.name == "ping"
+    assert calls and calls[0].function.name == "ping", reply.message
 
 
 def test_unknown_model_is_a_404_in_ollama_format(api: Api) -> None:
