@@ -32,6 +32,7 @@ class Api:
 
     def stop(self) -> None:
         self.runner.stop()
+        self.runner.request_log.close()
         self.core.close()
 
 
