@@ -13,7 +13,7 @@ from PySide6.QtTest import QTest
 
 from app.backend.chats import Message
 from app.backend.markdown_render import COPY_SCHEME
-from app.ui.chat.transcript import PAGE, Transcript
+from app.ui.chat.transcript import FIRST_PAGE, PAGE, Transcript
 from tests.ui.test_chat_flow import (  # noqa: F401 - fixtures
     Heartbeat,
     _load_first_model,
@@ -82,11 +82,11 @@ def test_a_long_chat_materialises_only_the_latest_page(qtbot) -> None:
         for i in range(1, 2001)
     ]
     transcript.show_messages(messages)
-    assert len(transcript.views) == PAGE
+    assert len(transcript.views) == FIRST_PAGE
     assert transcript.views[-1].message.id == 2000
-    assert "1970" in transcript.more_button.text()
+    assert str(2000 - FIRST_PAGE) in transcript.more_button.text()
     transcript.more_button.click()
-    assert len(transcript.views) == 2 * PAGE
+    assert len(transcript.views) == FIRST_PAGE + PAGE
 
 
 def test_versions_edit_and_delete_from_the_message_buttons(

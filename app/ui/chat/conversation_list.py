@@ -47,7 +47,7 @@ class ConversationList(QWidget):
         self.new_button = QPushButton("+ New")
         self.new_button.setAccessibleName("New chat")
         self.new_button.setToolTip("New chat (Ctrl+N)")
-        self.folder_button = QPushButton("+ Folder")
+        self.folder_button = QPushButton("⊞")
         self.folder_button.setAccessibleName("New folder")
         self.folder_button.setToolTip("New folder")
         self.search = QLineEdit()

@@ -69,8 +69,9 @@ class _Body(QTextBrowser):
         self.setOpenLinks(False)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.document().setDocumentMargin(0)
-        self.viewport().setAutoFillBackground(False)
-        self.setStyleSheet("QTextBrowser { background: transparent; border: none; }")
+        self.viewport().setAutoFillBackground(False)  # the message's background shows through
+        # Overrides the app's input-box look (border, padding), which would also clip the text.
+        self.setStyleSheet("QTextBrowser { background: transparent; border: none; padding: 0; }")
         self.anchorClicked.connect(self._on_anchor)
         layout = self.document().documentLayout()
         layout.documentSizeChanged.connect(self._fit)
@@ -142,21 +143,6 @@ class MessageView(QFrame):
         self.regenerate_button = _tool("↻ Regenerate", "Regenerate", "Write this reply again")
         self.continue_button = _tool("Continue", "Continue reply", "Continue writing this reply")
         self.delete_button = _tool("Delete", "Delete message", "Delete this message")
-        self.editor = QPlainTextEdit()
-        self.editor.setAccessibleName("Edit message")
-        self.save_edit = QPushButton("Save && send" if message.role == "user" else "Save")
-        self.save_edit.setObjectName("primary")
-        self.cancel_edit = QPushButton("Cancel")
-        edit_row = QHBoxLayout()
-        edit_row.addStretch(1)
-        edit_row.addWidget(self.cancel_edit)
-        edit_row.addWidget(self.save_edit)
-        self.edit_box = QWidget()
-        edit_layout = QVBoxLayout(self.edit_box)
-        edit_layout.setContentsMargins(0, 0, 0, 0)
-        edit_layout.addWidget(self.editor)
-        edit_layout.addLayout(edit_row)
-        self.edit_box.hide()
 
         top = QHBoxLayout()
         top.setSpacing(4)
@@ -183,7 +169,6 @@ class MessageView(QFrame):
         layout.addWidget(self.reasoning_button, 0, Qt.AlignmentFlag.AlignLeft)
         layout.addWidget(self.reasoning)
         layout.addWidget(self.body)
-        layout.addWidget(self.edit_box)
         layout.addWidget(self.footer)
         layout.addLayout(actions)
 
@@ -197,13 +182,14 @@ class MessageView(QFrame):
         self.next_button.clicked.connect(lambda: self.action.emit("next", mid))
         self.reasoning_button.toggled.connect(self.reasoning.setVisible)
         self.body.copy_block.connect(self._copy_block)
-        self.save_edit.clicked.connect(self._save_edit)
-        self.cancel_edit.clicked.connect(self._end_edit)
+        self._layout = layout
+        self.edit_box: QWidget | None = None  # built on first Edit: most messages never are
         self._streaming = False
         self._raw = ""
         self._frozen = 0  # characters of the answer rendered for good while streaming
         self._tail_pos = 0  # where the open tail starts in the document
         self._dirty = False
+        self._rendered: str | None = None  # the text the body shows, rendered
         self.set_message(message)
 
     # ------------------------------------------------------------------ whole message
@@ -211,8 +197,10 @@ class MessageView(QFrame):
         m = self.message
         return (m.id, m.content, m.status, m.alternatives, m.alternative_index, m.stop_reason)
 
-    def set_message(self, message: Message) -> None:
-        """Render the whole message (on open, on theme change, once when a reply ends)."""
+    def set_message(self, message: Message, *, force: bool = False) -> None:
+        """Render the whole message (on open, on theme change, and when a reply ends unless
+        streaming already rendered exactly this text: a long reply is never rendered twice)."""
+        same_body = not force and message.content == self._rendered and not self._streaming
         self.message = message
         self._streaming = False
         c = current_colors()
@@ -233,12 +221,16 @@ class MessageView(QFrame):
         if message.role == "user":
             self._set_user_body(message, c)
             self._set_reasoning("", None, False)
+        elif same_body and not isinstance(message.meta.get("json_pretty"), str):
+            split = split_reasoning(message.content)
+            self._set_reasoning(split.reasoning, message.meta.get("reasoning_s"), split.thinking)
         else:
             split = split_reasoning(message.content)
             self._set_reasoning(split.reasoning, message.meta.get("reasoning_s"), split.thinking)
             rendered = render_markdown(self._answer_text(split.answer), markdown_style(c))
             self.code_blocks = rendered.code_blocks
             self.body.setHtml(rendered.html)
+            self._rendered = message.content
         footer = stats_html(message, c, self.show_stats) if assistant else ""
         footer += self._extras_html(message, c)
         self.footer.setText(footer)
@@ -295,6 +287,7 @@ class MessageView(QFrame):
     def begin_stream(self) -> None:
         """Stream into this view (a new reply, or one being continued)."""
         self._streaming = True
+        self._rendered = None
         self._raw = self.message.content
         self._frozen = 0
         self._tail_pos = 0
@@ -342,6 +335,10 @@ class MessageView(QFrame):
         if tail.strip():
             rendered = render_markdown(tail, style, len(self.code_blocks))
             cursor.insertHtml(rendered.html)
+        self._rendered = self._raw if not split.thinking else None
+
+    def end_stream(self) -> None:
+        self._streaming = False
 
     @property
     def streamed(self) -> str:
@@ -370,7 +367,29 @@ class MessageView(QFrame):
         if 0 <= index < len(self.code_blocks):
             QGuiApplication.clipboard().setText(self.code_blocks[index])
 
+    def _build_editor(self) -> QWidget:
+        self.editor = QPlainTextEdit()
+        self.editor.setAccessibleName("Edit message")
+        self.save_edit = QPushButton("Save && send" if self.message.role == "user" else "Save")
+        self.save_edit.setObjectName("primary")
+        self.cancel_edit = QPushButton("Cancel")
+        row = QHBoxLayout()
+        row.addStretch(1)
+        row.addWidget(self.cancel_edit)
+        row.addWidget(self.save_edit)
+        box = QWidget()
+        box_layout = QVBoxLayout(box)
+        box_layout.setContentsMargins(0, 0, 0, 0)
+        box_layout.addWidget(self.editor)
+        box_layout.addLayout(row)
+        self._layout.insertWidget(self._layout.indexOf(self.body) + 1, box)
+        self.save_edit.clicked.connect(self._save_edit)
+        self.cancel_edit.clicked.connect(self._end_edit)
+        return box
+
     def start_edit(self) -> None:
+        if self.edit_box is None:
+            self.edit_box = self._build_editor()
         self.editor.setPlainText(self.message.content)
         self.body.hide()
         self.edit_box.show()
@@ -383,7 +402,8 @@ class MessageView(QFrame):
             self.edited.emit(self.message.id, text)
 
     def _end_edit(self) -> None:
-        self.edit_box.hide()
+        if self.edit_box is not None:
+            self.edit_box.hide()
         self.body.show()
 
 

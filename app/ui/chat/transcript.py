@@ -26,6 +26,8 @@ from app.ui.theme import Colors, current_colors
 DRAIN_INTERVAL_MS = 30
 RERENDER_MS = 200
 PAGE = 30
+#: Views built when a chat opens: enough to fill a tall window; the rest come on demand.
+FIRST_PAGE = 12
 
 EMPTY_TITLE = "Start a conversation"
 EMPTY_TIPS = (
@@ -99,8 +101,8 @@ class Transcript(QScrollArea):
         self._conversation = conversation
         self._all = shown
         self._hint = empty_hint
-        keep_from = 0 if switching else min(self._first, max(0, len(shown) - PAGE))
-        self._first = max(0, len(shown) - PAGE) if switching else keep_from
+        keep_from = 0 if switching else min(self._first, max(0, len(shown) - FIRST_PAGE))
+        self._first = max(0, len(shown) - FIRST_PAGE) if switching else keep_from
         self._materialise()
         self._show_empty(not shown)
 
@@ -200,7 +202,8 @@ class Transcript(QScrollArea):
         self._streaming_id = None
         view, self._streaming = self._streaming, None
         if view is not None:
-            view.rerender()
+            view.rerender()  # the last tail: the body now shows the whole reply, rendered
+            view.end_stream()
 
     def _flush(self) -> None:
         if not self._pending or self._streaming is None:
@@ -246,7 +249,7 @@ class Transcript(QScrollArea):
         if event.type() == QEvent.Type.PaletteChange:
             for view in self._views:
                 if view is not self._streaming:
-                    view.set_message(view.message)
+                    view.set_message(view.message, force=True)
             self._show_empty(not self._all)
 
 
