@@ -316,6 +316,7 @@ EXTERNAL_DESCRIPTIONS: dict[type, dict[str, str]] = {
         "type_k": "Precision of the attention key cache.",
         "type_v": "Precision of the attention value cache.",
         "swa_full": "Keep a full-size cache for sliding-window-attention models.",
+        "n_parallel": "Requests decoded together (continuous batching); 0 = automatic.",
     },
     SamplingParams: {
         "temperature": "Randomness: lower is more focused, higher more creative.",
