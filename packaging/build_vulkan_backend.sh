@@ -26,11 +26,21 @@ if [ ! -d "$SRC" ]; then
   fi
   tar -xzf "$SDIST" -C "$CACHE/src"
 fi
+# This llama.cpp needs Vulkan headers >= 1.3.261 (VK_EXT_layer_settings). Older system headers
+# (Debian 12 has 1.3.239) are replaced by newer header-only packages, see fetch_vulkan_headers.sh.
+HEADERS=${HEARTH_VULKAN_HEADERS:-}
+if [ -z "$HEADERS" ] && ! grep -qs LayerSettingEXT /usr/include/vulkan/vulkan_structs.hpp; then
+  HEADERS=$("$ROOT/packaging/fetch_vulkan_headers.sh" | tail -1)
+fi
+HEADER_ARGS=()
+if [ -n "$HEADERS" ]; then
+  HEADER_ARGS=(-DVulkan_INCLUDE_DIR="$HEADERS/usr/include" -DSPIRV-Headers_DIR="$HEADERS/usr/share/cmake/SPIRV-Headers")
+fi
 if [ ! -f "$BUILD/bin/libggml-vulkan.so" ]; then
   cmake -S "$SRC/vendor/llama.cpp" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release \
     -DBUILD_SHARED_LIBS=ON -DGGML_BACKEND_DL=ON -DGGML_NATIVE=OFF -DGGML_CPU=OFF \
     -DGGML_VULKAN=ON -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF \
-    -DLLAMA_BUILD_TOOLS=OFF -DLLAMA_BUILD_SERVER=OFF -DLLAMA_CURL=OFF >&2
+    -DLLAMA_BUILD_TOOLS=OFF -DLLAMA_BUILD_SERVER=OFF -DLLAMA_CURL=OFF "${HEADER_ARGS[@]}" >&2
   cmake --build "$BUILD" --target ggml-vulkan -j "${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc)}" >&2
 fi
 echo "$BUILD/bin/libggml-vulkan.so"

@@ -53,6 +53,7 @@ METADATA = (
 )
 # Big things nothing in the app imports; named so a stray optional import cannot pull them in.
 EXCLUDES = [
+    "PIL",  # pypdf's optional image support; the build venv has Pillow for the icons only
     "tkinter",
     "_tkinter",
     "IPython",

@@ -22,6 +22,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import asdict
+from pathlib import Path
 from typing import Any
 
 from app import __version__
@@ -137,8 +138,8 @@ def gather_diagnostics(
         ("Settings", lambda: _settings_lines(paths, settings)),
         ("hearth.log (last lines)", lambda: recent_log_lines(paths.logs, log_lines)),
         (
-            "engine.log (last lines)",
-            lambda: tail_lines(paths.logs / "engine.log", engine_log_lines),
+            f"{_latest_engine_log(paths).name} (last lines)",
+            lambda: tail_lines(_latest_engine_log(paths), engine_log_lines),
         ),
     ]
     out = [f"Hearth diagnostics, {time.strftime('%Y-%m-%d %H:%M:%S %z')}", ""]
@@ -151,6 +152,15 @@ def gather_diagnostics(
         out.extend(body or ["(empty)"])
         out.append("")
     return redact("\n".join(out))
+
+
+def _latest_engine_log(paths: DataPaths) -> Path:
+    """The engine log written last (one per model: ``engine-<model>.log``)."""
+    try:
+        logs = sorted(paths.logs.glob("engine*.log"), key=lambda p: p.stat().st_mtime)
+    except OSError:
+        logs = []
+    return logs[-1] if logs else paths.logs / "engine.log"
 
 
 def _data_lines(paths: DataPaths) -> list[str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 
 from app.backend.diagnostics import clean_settings, gather_diagnostics
@@ -43,7 +44,9 @@ def test_report_has_versions_hardware_settings_and_log_tail(isolated_home: Path)
         logging.getLogger("hearth.test").info("header Bearer hf_abcdefghijklmnopqrstuv")
     finally:
         teardown_logging()
-    (paths.logs / "engine.log").write_text("llama_model_load: loaded meta data\n")
+    (paths.logs / "engine-old_model.log").write_text("from an older model\n")
+    os.utime(paths.logs / "engine-old_model.log", (1, 1))
+    (paths.logs / "engine-google_gemma.log").write_text("llama_model_load: loaded meta data\n")
 
     report = gather_diagnostics(paths, hardware=_hardware)
 
@@ -59,7 +62,9 @@ def test_report_has_versions_hardware_settings_and_log_tail(isolated_home: Path)
     assert "AdnQywADAAAAAAAA" not in report
     assert "model loaded fine" in report
     assert "hf_abcdefghijklmnopqrstuv" not in report
+    assert "== engine-google_gemma.log (last lines) ==" in report
     assert "llama_model_load: loaded meta data" in report
+    assert "from an older model" not in report
     assert f"Data root: {paths.root}" in report
 
 
