@@ -197,7 +197,12 @@ def start_hearth(model: Path, clients: int, threads: int | None) -> Target:
     )
     target = Target("hearth", f"http://127.0.0.1:{port}", proc, {"repeat_penalty": 1.0})
     target.run = lambda p, n: run_http(target, p, n)
-    target.cleanup = lambda: (log.close(), shutil.rmtree(home, ignore_errors=True))
+
+    def cleanup() -> None:
+        log.close()
+        shutil.rmtree(home, ignore_errors=True)
+
+    target.cleanup = cleanup
     target.log_path = home / "logs"
     wait_http(f"{target.base_url}/v1/models", proc)
     return target
@@ -319,7 +324,12 @@ def start_engine(model: Path, clients: int, threads: int | None) -> Target:
 
     target = Target("hearth-engine", log_path=logs)
     target.run = run
-    target.cleanup = lambda: (client.close(), shutil.rmtree(logs, ignore_errors=True))
+
+    def cleanup() -> None:
+        client.close()
+        shutil.rmtree(logs, ignore_errors=True)
+
+    target.cleanup = cleanup
     return target
 
 

@@ -111,8 +111,7 @@ class LlamaRuntime:
         self.n_ctx = per_seq  # what one conversation may hold
         self.n_batch = int(cparams.n_batch)
         self.n_vocab = ll.llama_vocab_n_tokens(self.vocab)
-        n_swa = ll.llama_model_n_swa(model)
-        self.compact_window = n_swa if (n_swa > 0 and not params.swa_full) else 0
+        self.swa_window = max(0, int(ll.llama_model_n_swa(model)))
 
         self._abort_cb = ll.ggml_abort_callback(lambda _data: self._abort_requested)
         ll.llama_set_abort_callback(ctx, self._abort_cb, None)
@@ -203,6 +202,18 @@ class LlamaRuntime:
         """Smallest position ``seq_id`` still holds (-1 if none); a compact sliding-window
         cache drops positions that fell out of the window."""
         return int(ll.llama_memory_seq_pos_min(self.memory, seq_id))
+
+    def state_get(self, seq_id: int) -> bytes:
+        """A sequence's KV state as bytes (for a sliding-window model: only the window part of
+        its window layers, so a restored state serves continuations, not older edits)."""
+        size = ll.llama_state_seq_get_size(self.ctx, seq_id)
+        buffer = (ctypes.c_uint8 * size)()
+        written = ll.llama_state_seq_get_data(self.ctx, buffer, size, seq_id)
+        return bytes(buffer)[:written]
+
+    def state_set(self, seq_id: int, state: bytes) -> bool:
+        source = (ctypes.c_uint8 * len(state)).from_buffer_copy(state)
+        return bool(ll.llama_state_seq_set_data(self.ctx, source, len(state), seq_id))
 
     def clear_memory(self) -> None:
         ll.llama_memory_clear(self.memory, True)

@@ -51,7 +51,7 @@ class Runtime(Protocol):
     n_batch: int
     n_parallel: int
     n_seq_max: int
-    compact_window: int
+    swa_window: int
 
     def prompt_tokens(self, prompt: str, add_bos: bool) -> list[int]: ...
     def piece(self, token: int) -> bytes: ...
@@ -63,6 +63,8 @@ class Runtime(Protocol):
     def seq_rm(self, seq_id: int, p0: int, p1: int = -1) -> bool: ...
     def seq_cp(self, src: int, dst: int, p0: int, p1: int) -> None: ...
     def seq_pos_min(self, seq_id: int) -> int: ...
+    def state_get(self, seq_id: int) -> bytes: ...
+    def state_set(self, seq_id: int, state: bytes) -> bool: ...
     def request_abort(self) -> None: ...
     def clear_abort(self) -> None: ...
 
@@ -142,6 +144,7 @@ class Scheduler:
         self._admit()
         if not self.active:
             return
+        self._park_idle()
         in_step = self._fill_batch()
         if not in_step:
             return
@@ -256,18 +259,25 @@ class Scheduler:
             self.waiting.popleft()
             runtime = self.runtime
             reused = placement.reused
-            if placement.copy_from is not None:
+            if placement.restore is not None:
+                runtime.seq_rm(placement.seq_id, -1, -1)
+                if not runtime.state_set(placement.seq_id, placement.restore):
+                    reused = 0
+                runtime.seq_rm(placement.seq_id, reused, -1)
+            elif placement.copy_from is not None:
                 runtime.seq_rm(placement.seq_id, -1, -1)
                 runtime.seq_cp(placement.copy_from, placement.seq_id, 0, reused)
             elif not runtime.seq_rm(placement.seq_id, reused, -1):
                 reused = 0
-            window = runtime.compact_window
+            window = runtime.swa_window
             if (
                 reused
                 and window
                 and runtime.seq_pos_min(placement.seq_id) > max(0, reused - window)
             ):
-                reused = 0  # a compact sliding-window cache lost what the next token needs
+                # A compact window cache (or a parked state, which keeps only the window of
+                # the window layers) lacks what the next token attends to: read it all again.
+                reused = 0
             if reused == 0:
                 runtime.seq_rm(placement.seq_id, -1, -1)
                 self.slots.slots[placement.seq_id].tokens = []
@@ -275,6 +285,12 @@ class Scheduler:
             seq.n_past = seq.reused = reused
             seq.phase = Phase.PREFILL
             self.active.append(seq)
+
+    def _park_idle(self) -> None:
+        """Move idle sequences' KV to RAM so active streams do not attend over their cells."""
+        for slot in self.slots.idle_resident():
+            self.slots.park(slot.seq_id, self.runtime.state_get(slot.seq_id))
+            self.runtime.seq_rm(slot.seq_id, -1, -1)
 
     def _make_room(self, n_new: int) -> None:
         """Evict least recently used cached sequences until the step's tokens fit."""
@@ -319,9 +335,9 @@ class Scheduler:
         seq.finish_text()
         self._flush(seq, now)
         self._release(seq)
-        self.sink.done(seq.request_id, reason, seq.stats(now))
         if not self.has_work() and self.steps:
-            self._log_counters()
+            self._log_counters()  # before the last "done", so a reader finds it
+        self.sink.done(seq.request_id, reason, seq.stats(now))
 
     def _fail(self, seq: Sequence, message: str) -> None:
         self._flush(seq, self.clock())

@@ -37,7 +37,7 @@ class FakeRuntime:
     n_ctx: int = 128
     n_batch: int = 64
     n_seq_max: int = 6
-    compact_window: int = 0
+    swa_window: int = 0
     n_ctx_total: int = 0
     kv: dict[int, list[int]] = field(default_factory=dict)
     steps: list[Step] = field(default_factory=list)
@@ -47,6 +47,8 @@ class FakeRuntime:
     aborted: bool = False
     fail_next: int = 0
     pos_min: int | None = None
+    parked_count: int = 0
+    restored_count: int = 0
     _rows: dict[int, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -116,6 +118,15 @@ class FakeRuntime:
         if self.pos_min is not None:
             return self.pos_min
         return 0 if self.kv[seq_id] else -1
+
+    def state_get(self, seq_id: int) -> bytes:
+        self.parked_count += 1
+        return ",".join(map(str, self.kv[seq_id])).encode()
+
+    def state_set(self, seq_id: int, state: bytes) -> bool:
+        self.kv[seq_id] = [int(x) for x in state.decode().split(",") if x]
+        self.restored_count += 1
+        return True
 
     def request_abort(self) -> None:
         self.aborted = True
@@ -347,18 +358,34 @@ def test_cached_sequences_are_evicted_when_the_cache_is_full() -> None:
     assert all(reason == "max_tokens" for reason, _ in sink.done_events.values())
 
 
-def test_a_full_cache_in_decode_evicts_and_retries() -> None:
+def test_a_full_cache_with_nothing_to_evict_ends_the_longest_sequence() -> None:
     scheduler, runtime, sink = make(n_parallel=2)
-    scheduler.submit("old", "cached", greedy(3))
-    run(scheduler)
-    scheduler.submit("new", "fresh prompt", greedy(3))
+    scheduler.submit("long", "a much longer prompt", greedy(5))
+    scheduler.submit("short", "short", greedy(5))
     runtime.fail_next = 1
     run(scheduler)
-    assert sink.text["new"] == alone("fresh prompt", 3, n_parallel=2)
+    assert sink.done_events["long"][0] == "context_limit"
+    assert sink.text["short"] == alone("short", 5, n_parallel=2)
 
 
-def test_a_compact_window_cache_missing_history_forces_a_full_read() -> None:
-    scheduler, runtime, sink = make(n_parallel=1, n_ctx=512, compact_window=8)
+def test_idle_sequences_are_parked_in_ram_while_others_decode_and_restored() -> None:
+    scheduler, runtime, sink = make(n_parallel=2, n_ctx=512)
+    scheduler.submit("chat", "a chat so far", greedy(6))
+    run(scheduler)
+    scheduler.submit("api", "an api call", greedy(20))
+    scheduler.step()
+    assert runtime.parked_count == 1  # the chat's cells were freed for the api stream
+    assert runtime.kv[0] == [] or runtime.kv[1] == []
+    follow = "a chat so far" + sink.text["chat"] + " next"
+    scheduler.submit("chat2", follow, greedy(6))
+    run(scheduler)
+    assert runtime.restored_count == 1
+    assert sink.done_events["chat2"][1].cached_prompt_tokens >= len("a chat so far")
+    assert sink.text["chat2"] == alone(follow, 6, n_parallel=2, n_ctx=512)
+
+
+def test_a_swa_window_cache_missing_history_forces_a_full_read() -> None:
+    scheduler, runtime, sink = make(n_parallel=1, n_ctx=512, swa_window=8)
     scheduler.submit("a", "a fairly long history of tokens", greedy(4))
     run(scheduler)
     runtime.pos_min = 20  # the window cache dropped positions below 20
