@@ -49,6 +49,7 @@ from app.backend.reasoning import split_reasoning
 from app.backend.settings import PerModelSettings, Settings
 from app.backend.structured import SchemaError, check_reply, parse_schema, schema_to_grammar
 from app.backend.templates import TemplateOverride, get_fallback
+from app.backend.usage import Tracking
 from app.ui.chat_bridge.actions import run_action
 from app.ui.chat_bridge.history import as_history, choose_passages, prepare
 
@@ -82,6 +83,7 @@ class _Reply:
     text: str = ""
     started: float = field(default_factory=time.monotonic)
     reasoning_s: float | None = None
+    tracking: Tracking | None = None  # usage and energy accounting for this reply
 
 
 class Bridge(QObject):
@@ -566,6 +568,7 @@ class Bridge(QObject):
             grammar=grammar,
         )
         try:
+            reply.tracking = self.core.usage.track("chat", model.id)
             reply.handle = engine.submit(request, on_event=self._on_event)
         except EngineNotReady as exc:
             self._finish(reply, "error", error=str(exc))
@@ -614,6 +617,11 @@ class Bridge(QObject):
     ) -> None:
         self._save_partial(reply)
         self._reply = None
+        if reply.tracking is not None:
+            stats = event.stats if event else None
+            reply.tracking.finish(
+                stats.prompt_tokens if stats else 0, stats.completion_tokens if stats else 0
+            )
         try:
             self.core.chats.finish_reply(
                 reply.message_id,

@@ -19,12 +19,13 @@ from starlette.responses import Response
 from app.backend.core import HearthCore
 from app.backend.server import routes_anthropic, routes_hearth, routes_ollama, routes_openai
 from app.backend.server.errors import ApiError, error_response
-from app.backend.server.request_log import RequestLog, RequestLogMiddleware
+from app.backend.server.request_log import LogEntry, RequestLog, RequestLogMiddleware
 from app.backend.server.security import ASGIApp, SecurityMiddleware, SecurityPolicy
 from app.backend.server.service import ModelService
 from app.backend.server.streaming import ClientGone
 from app.backend.server.tokens import TokenStore
 from app.backend.settings import ServerSettings
+from app.backend.usage import api_source
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +52,36 @@ async def _unexpected(request: Request, exc: Exception) -> Response:
     return error_response(request.url.path, 500, "Internal server error.")
 
 
+def account(core: HearthCore, entry: LogEntry) -> None:
+    """Usage records (tokens per model and client) and the audit trail for one request.
+
+    Runs on the server thread after the response; failures are logged, never raised.
+    """
+    if entry.path == "/hearth/status":
+        return  # the app's own polling, not API use
+    who = entry.token_name or entry.client
+    try:
+        if entry.model and (entry.tokens_in or entry.tokens_out) and entry.status < 400:
+            core.usage.record(
+                api_source(who),
+                entry.model,
+                entry.tokens_in,
+                entry.tokens_out,
+                started_at=entry.time - entry.duration_ms / 1000,
+                duration_s=entry.duration_ms / 1000,
+            )
+        core.audit.append(
+            client=who,
+            model=entry.model,
+            tokens_in=entry.tokens_in,
+            tokens_out=entry.tokens_out,
+            status=entry.status,
+            path=entry.path,
+        )
+    except Exception:
+        log.exception("Could not account for an API request")
+
+
 def create_app(
     core: HearthCore,
     settings: Callable[[], ServerSettings] | None = None,
@@ -64,6 +95,7 @@ def create_app(
     request_log = request_log or RequestLog(core.paths.logs)
     service = ModelService(core, read_settings)
     hosts = tuple(extra_hosts)
+    request_log.add_listener(lambda entry: account(core, entry))
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:

@@ -39,6 +39,7 @@ class LogEntry:
     tokens_in: int = 0
     tokens_out: int = 0
     prompt: str | None = None
+    token_name: str = ""  # the API token's name when tokens are enabled (never the token)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -145,5 +146,6 @@ class RequestLogMiddleware:
                     tokens_in=int(notes.get("tokens_in", 0)),
                     tokens_out=int(notes.get("tokens_out", 0)),
                     prompt=notes.get("prompt"),
+                    token_name=str(notes.get("token_name", "")),
                 )
             )

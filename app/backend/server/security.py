@@ -139,13 +139,16 @@ class SecurityMiddleware:
             return
         if needs_token:
             token = presented_token(headers)
-            if token is None or policy.tokens.verify(token) is None:
+            record = policy.tokens.verify(token) if token is not None else None
+            if record is None:
                 await reject(
                     401,
                     "A valid API token is required (Authorization: Bearer … or x-api-key).",
                     {**cors, "www-authenticate": "Bearer"},
                 )
                 return
+            # The token's name (never the token) labels this request in logs and usage.
+            scope.setdefault("state", {}).setdefault("hearth", {})["token_name"] = record.name
         length = headers.get("content-length")
         if length is not None and (not length.isdigit() or int(length) > policy.max_body_bytes):
             status = 413 if length.isdigit() else 400
