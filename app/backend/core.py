@@ -60,7 +60,17 @@ class HearthCore:
         return HubToken(self.paths.root / "secrets.json")
 
     def hub(self) -> HubClient:
-        """A Hub client with the current token (``HF_ENDPOINT`` is honoured)."""
+        """A Hub client with the current token (``HF_ENDPOINT`` is honoured).
+
+        Raises ``HubError`` with the reason while "Local only" is on.
+        """
+        from app.backend.hub import HubError
+        from app.backend.privacy import LocalOnlyError
+
+        try:
+            self.privacy.check("Hugging Face search and model pages")
+        except LocalOnlyError as exc:
+            raise HubError(str(exc)) from exc
         return HubClient(token=self.hub_token.get())
 
     @cached_property
@@ -74,6 +84,14 @@ class HearthCore:
         )
 
     def _hub_headers(self) -> dict[str, str]:
+        """Called before every transfer: also where "Local only" stops downloads."""
+        from app.backend.downloads import DownloadError
+        from app.backend.privacy import LocalOnlyError
+
+        try:
+            self.privacy.check("Downloads")
+        except LocalOnlyError as exc:
+            raise DownloadError(str(exc)) from exc
         token = self.hub_token.get()
         return {"Authorization": f"Bearer {token}"} if token else {}
 

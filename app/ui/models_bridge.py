@@ -187,11 +187,11 @@ class ModelsBridge(QObject):
         if not entry.complete:
             self.error.emit(f"{label} is missing some of its split parts on Hugging Face.")
             return
-        client = self.core.hub()
         try:
+            client = self.core.hub()
             for spec in plan_entry_downloads(client, details, entry):
                 self._manager.enqueue(spec)
-        except DiskFullError as exc:
+        except (DiskFullError, HubError) as exc:
             self.error.emit(str(exc))
             return
         if not self._started:
