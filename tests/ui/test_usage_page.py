@@ -115,14 +115,16 @@ def test_choosing_another_cloud_model_changes_the_comparison(qtbot, core, page) 
 
 
 def test_csv_export(qtbot, core, page, tmp_path: Path) -> None:
-    widget, bridge = page
+    widget, _bridge = page
     _seed(core, days=2)
-    with qtbot.waitSignal(bridge.exported, timeout=10_000):
-        widget.export_requested.emit(str(tmp_path / "u.csv"), "")
+    # Wait on what the user sees, not with waitSignal: the bridge emits from its own thread,
+    # and pytest-qt's blocker would then stop its timer from that thread (a Qt warning).
+    widget.export_requested.emit(str(tmp_path / "u.csv"), "")
+    qtbot.waitUntil(lambda: "Usage exported" in widget.status.text(), timeout=10_000)
     lines = (tmp_path / "u.csv").read_text().splitlines()
     assert lines[0].startswith("day,model,source") and len(lines) == 1 + 5
-    with qtbot.waitSignal(bridge.exported, timeout=10_000):
-        widget.audit_export_requested.emit(str(tmp_path / "a.csv"))
+    widget.audit_export_requested.emit(str(tmp_path / "a.csv"))
+    qtbot.waitUntil(lambda: "Audit log exported" in widget.status.text(), timeout=10_000)
     assert len((tmp_path / "a.csv").read_text().splitlines()) == 1 + 5
 
 
