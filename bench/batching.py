@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import socket
 import statistics
@@ -343,15 +344,17 @@ class Round:
     texts: list[str]
 
 
-def mean_batch(target: Target) -> str:
-    """Mean sequences per llama_decode over the last busy period (Hearth's engine log)."""
+def scheduler_counters(target: Target) -> tuple[int, int]:
+    """(decode steps, sequence-steps) so far, from the last line Hearth's engine logged."""
     if target.log_path is None:
-        return ""
-    lines: list[str] = []
+        return 0, 0
+    last = (0, 0)
     for log in target.log_path.glob("engine*.log"):
-        text = log.read_text(errors="replace")
-        lines += [x for x in text.splitlines() if "hearth-scheduler" in x]
-    return lines[-1].split("hearth-scheduler: ")[-1] if lines else ""
+        for line in log.read_text(errors="replace").splitlines():
+            found = re.search(r"hearth-scheduler: steps=(\d+) sequences=(\d+)", line)
+            if found:
+                last = (int(found.group(1)), int(found.group(2)))
+    return last
 
 
 def main() -> int:
@@ -391,17 +394,20 @@ def main() -> int:
             assert target.run is not None
             target.run(prompts[:1], 8)
         rounds: dict[str, list[Round]] = {t.name: [] for t in targets}
-        batches: dict[str, list[str]] = {t.name: [] for t in targets}
+        batches: dict[str, list[float]] = {t.name: [] for t in targets}
         for r in range(args.rounds):
             order = targets if r % 2 == 0 else list(reversed(targets))
             for target in order:
                 assert target.run is not None
+                before = scheduler_counters(target)
                 started = time.perf_counter()
                 streams = target.run(prompts, args.tokens)
                 wall = time.perf_counter() - started
+                after = scheduler_counters(target)
                 for s in streams:
                     s.n_tokens = count(s.text)
-                batches[target.name].append(mean_batch(target))
+                if after[0] > before[0]:
+                    batches[target.name].append((after[1] - before[1]) / (after[0] - before[0]))
                 single = target.run(prompts[:1], args.tokens)[0]
                 single.n_tokens = count(single.text)
                 decode = single.ended - single.first
@@ -484,7 +490,7 @@ def report(
     args: argparse.Namespace,
     threads: int,
     rounds: dict[str, list[Round]],
-    batches: dict[str, list[str]],
+    batches: dict[str, list[float]],
     correctness: dict[str, dict[str, object]],
 ) -> None:
     med = {
@@ -524,9 +530,14 @@ def report(
                 + " ".join(f"{x:.2f}" for x in ratios)
                 + f"  median {statistics.median(ratios):.2f}"
             )
-    for name, lines in batches.items():
-        if any(lines):
-            print(f"{name} engine log: {lines[-1]}")
+    for name, means in batches.items():
+        if means:
+            print(
+                f"{name}: mean batch size (sequences per llama_decode) in the {args.clients}-client"
+                f" runs: {statistics.median(means):.2f} (per round: "
+                + " ".join(f"{m:.2f}" for m in means)
+                + ")"
+            )
     for name, result in correctness.items():
         print(
             f"correctness {name}: {result['identical']}/{result['streams']} streams identical "
