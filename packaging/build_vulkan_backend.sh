@@ -40,7 +40,8 @@ if [ ! -f "$BUILD/bin/libggml-vulkan.so" ]; then
   cmake -S "$SRC/vendor/llama.cpp" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release \
     -DBUILD_SHARED_LIBS=ON -DGGML_BACKEND_DL=ON -DGGML_NATIVE=OFF -DGGML_CPU=OFF \
     -DGGML_VULKAN=ON -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF \
-    -DLLAMA_BUILD_TOOLS=OFF -DLLAMA_BUILD_SERVER=OFF -DLLAMA_CURL=OFF "${HEADER_ARGS[@]}" >&2
+    -DLLAMA_BUILD_TOOLS=OFF -DLLAMA_BUILD_SERVER=OFF -DLLAMA_CURL=OFF -DCMAKE_SKIP_RPATH=ON \
+    "${HEADER_ARGS[@]}" >&2
   cmake --build "$BUILD" --target ggml-vulkan -j "${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc)}" >&2
 fi
 echo "$BUILD/bin/libggml-vulkan.so"

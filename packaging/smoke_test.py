@@ -159,8 +159,6 @@ def check_generation(exe: Path, starter: Path, report: Report) -> None:
         text = result.stdout.strip()
         if not text:
             raise SmokeFailure(f"no tokens generated; stderr: {result.stderr[-2000:]}")
-        if "load_backend" in result.stderr:
-            raise SmokeFailure(f"ggml's plugin loading leaks into the CLI: {result.stderr}")
         engine_log = "".join(read(p) for p in (home / "logs").glob("engine*.log"))
         plugin = loaded_cpu_plugin(engine_log)
         report.numbers["run_s"] = round(result.elapsed, 2)
