@@ -21,6 +21,7 @@ SUBCOMMAND_MODULES = (
     "app.cli.pull",
     "app.cli.setup_cmd",
     "app.cli.engine_worker",
+    "app.cli.probe_llama",
     "app.cli.serve",
     "app.cli.remote",
     "app.cli.token",

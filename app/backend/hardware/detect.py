@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .cpu import detect_cpu, detect_ram
-from .llama_backend import detect_llama_backend
+from .llama_probe import probe_llama_backend
 from .nvml import NvmlLike, query_gpus
 from .types import HardwareInfo, LlamaBackendInfo
 
@@ -17,12 +17,13 @@ def detect_hardware(
 ) -> HardwareInfo:
     """CPU, RAM, GPUs and the llama.cpp build. Never raises for missing drivers or libraries.
 
-    ``probe_llama=False`` skips importing llama_cpp (it loads a large shared library); the
-    backend is then reported as unknown.
+    The llama.cpp build is probed in a child process (once per process; see ``llama_probe``),
+    so this process never loads llama.cpp. ``probe_llama=False`` skips the probe; the backend
+    is then reported as unknown.
     """
     if llama is None:
         llama = (
-            detect_llama_backend()
+            probe_llama_backend()
             if probe_llama
             else LlamaBackendInfo(False, "unknown", False, reason="not probed")
         )
