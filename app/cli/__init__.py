@@ -47,8 +47,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if arguments and arguments[0].lower().endswith(".gguf"):
+        # `hearth model.gguf` (a file manager's "Open with"): the window opens it.
+        from app.ui.app import run_gui
+
+        return run_gui()
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(arguments)
     if args.command is None:
         from app.ui.app import run_gui
 
