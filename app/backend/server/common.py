@@ -19,9 +19,10 @@ from app.backend.engine.types import (
 )
 from app.backend.library import LocalModel
 from app.backend.prompting import PromptBuilder
+from app.backend.remote import ChatRequest, RemoteEngine, is_remote_id
 from app.backend.server.errors import ApiError
 from app.backend.server.request_log import annotate
-from app.backend.server.service import Generation, ModelService
+from app.backend.server.service import Generation, ModelService, RemoteRef
 from app.backend.server.streaming import unless_disconnected
 from app.backend.templates import RenderedPrompt
 
@@ -62,10 +63,28 @@ class Prepared:
     builder: PromptBuilder
 
 
+@dataclass
+class PreparedRemote:
+    """A remote OpenAI-compatible model: it applies its own chat template."""
+
+    model: RemoteRef
+    engine: RemoteEngine
+
+
+async def prepare_remote(request: Request, name: str) -> PreparedRemote:
+    engine = await service_of(request).remote_engine(name)
+    annotate(request.scope, model=name)
+    return PreparedRemote(RemoteRef(name), engine)
+
+
 async def prepare(request: Request, name: Any) -> Prepared:
     """Resolve the named model, make sure it is loaded, and get its prompt builder."""
     if name is not None and not isinstance(name, str):
         raise ApiError(400, "'model' must be a string.")
+    if isinstance(name, str) and is_remote_id(name):
+        raise ApiError(
+            400, "Remote models answer on the chat completions endpoint only.", "unsupported_model"
+        )
     service = service_of(request)
     model = await service.resolve(name)
     annotate(request.scope, model=model.id)
@@ -104,7 +123,12 @@ def log_prompt(request: Request, text: str) -> None:
 class Run:
     """One generation as the routes see it: text chunks, then the final outcome."""
 
-    def __init__(self, request: Request, prepared: Prepared, gen: GenerationRequest) -> None:
+    def __init__(
+        self,
+        request: Request,
+        prepared: Prepared | PreparedRemote,
+        gen: GenerationRequest | ChatRequest,
+    ) -> None:
         self.request = request
         self.prepared = prepared
         self.gen = gen

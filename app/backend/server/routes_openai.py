@@ -14,7 +14,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from app.backend.engine.types import SamplingParams
 from app.backend.library import LocalModel
+from app.backend.remote import ChatRequest, RemoteModel, is_remote_id
 from app.backend.server.common import (
     Run,
     base_sampling,
@@ -22,6 +24,7 @@ from app.backend.server.common import (
     get,
     log_prompt,
     prepare,
+    prepare_remote,
     read_json,
     service_of,
 )
@@ -58,6 +61,7 @@ SAMPLING_KEYS = {
     "stop": "stop",
 }
 FINISH = {"max_tokens": "length", "context_limit": "length"}
+REMOTE_DEFAULT_MAX_TOKENS = 1024
 
 
 def finish_reason(stop_reason: str) -> str:
@@ -77,16 +81,26 @@ def model_entry(model: LocalModel) -> dict[str, Any]:
     }
 
 
+def remote_entry(model: RemoteModel) -> dict[str, Any]:
+    return {"id": model.id, "object": "model", "created": 0, "owned_by": f"remote:{model.endpoint}"}
+
+
+async def all_model_entries(request: Request) -> list[dict[str, Any]]:
+    """Local models, then the models of enabled remote endpoints (beside them, by id)."""
+    service = service_of(request)
+    local = [model_entry(m) for m in await service.models()]
+    return local + [remote_entry(m) for m in await service.remote_models()]
+
+
 async def list_models(request: Request) -> Response:
-    models = await service_of(request).models()
-    return JSONResponse({"object": "list", "data": [model_entry(m) for m in models]})
+    return JSONResponse({"object": "list", "data": await all_model_entries(request)})
 
 
 async def get_model(request: Request) -> Response:
     name = request.path_params["model_id"]
-    for model in await service_of(request).models():
-        if model.id == name:
-            return JSONResponse(model_entry(model))
+    for entry in await all_model_entries(request):
+        if entry["id"] == name:
+            return JSONResponse(entry)
     raise ApiError(404, f"The model '{name}' does not exist.", "model_not_found")
 
 
@@ -144,7 +158,10 @@ async def chat_completions(request: Request) -> Response:
     if get(body, "n", int, 1) != 1:
         raise ApiError(400, "Only n=1 is supported.")
     stream = bool(get(body, "stream", bool, False))
-    prepared = await prepare(request, body.get("model"))
+    name = body.get("model")
+    if isinstance(name, str) and is_remote_id(name):
+        return await remote_chat_completions(request, body, messages, stream)
+    prepared = await prepare(request, name)
     functions = tool_functions(body["tools"]) if body.get("tools") else []
     choice = body.get("tool_choice")
     use_tools = bool(functions) and choice != "none"
@@ -237,6 +254,69 @@ async def chat_completions(request: Request) -> Response:
                     "usage": usage(),
                 }
             )
+        yield b"data: [DONE]\n\n"
+
+    await run.start()
+    return sse_response(events(), run.close)
+
+
+async def remote_chat_completions(
+    request: Request, body: dict[str, Any], messages: list[dict[str, Any]], stream: bool
+) -> Response:
+    """A chat for a remote endpoint's model: its own template applies; plain text only."""
+    if body.get("tools") or body.get("response_format"):
+        raise ApiError(400, "Tools and response_format are not forwarded to remote models.")
+    prepared = await prepare_remote(request, str(body["model"]))
+    defaults = service_of(request).core.settings.sampling_defaults
+    sampling = SamplingParams.from_dict(defaults.to_dict())
+    sampling.stop, sampling.max_tokens = [], REMOTE_DEFAULT_MAX_TOKENS
+    sampling = sampling_from(sampling, body, SAMPLING_KEYS)
+    wire = [{"role": m["role"], "content": text_of(m.get("content"))} for m in messages]
+    log_prompt(request, "\n".join(m["content"] for m in wire))
+    run = Run(request, prepared, ChatRequest(wire, sampling, source="api"))
+    reply_id = f"chatcmpl-{secrets.token_hex(12)}"
+    created = int(time.time())
+    model_id = prepared.model.id
+
+    def usage() -> dict[str, int]:
+        p, c = run.prompt_tokens, run.completion_tokens
+        return {"prompt_tokens": p, "completion_tokens": c, "total_tokens": p + c}
+
+    if not stream:
+        text = await run.whole()
+        message = {"role": "assistant", "content": text}
+        reason = finish_reason(run.stop_reason)
+        return JSONResponse(
+            {
+                "id": reply_id,
+                "object": "chat.completion",
+                "created": created,
+                "model": model_id,
+                "choices": [{"index": 0, "message": message, "finish_reason": reason}],
+                "usage": usage(),
+            }
+        )
+
+    def chunk(delta: dict[str, Any], reason: str | None = None) -> bytes:
+        return sse(
+            {
+                "id": reply_id,
+                "object": "chat.completion.chunk",
+                "created": created,
+                "model": model_id,
+                "choices": [{"index": 0, "delta": delta, "finish_reason": reason}],
+            }
+        )
+
+    async def events() -> AsyncIterator[bytes]:
+        yield chunk({"role": "assistant", "content": ""})
+        try:
+            async for text in run.chunks():
+                yield chunk({"content": text})
+        except ApiError as exc:
+            yield sse(error_body("openai", exc.status, exc.message))
+            return
+        yield chunk({}, finish_reason(run.stop_reason))
         yield b"data: [DONE]\n\n"
 
     await run.start()

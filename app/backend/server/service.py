@@ -25,7 +25,9 @@ from app.backend.engine.client import (
 )
 from app.backend.engine.types import Event, Failed, Finished, GenerationRequest
 from app.backend.library import LocalModel, ModelNotFound
+from app.backend.privacy import LocalOnlyError
 from app.backend.prompting import PromptBuilder, PromptError, prompt_builder_for
+from app.backend.remote import ChatRequest, RemoteEngine, RemoteError, RemoteModel
 from app.backend.server.admission import Admission, QueueFull
 from app.backend.server.errors import ApiError
 from app.backend.settings import ServerSettings
@@ -33,6 +35,16 @@ from app.backend.templates import TemplateOverride
 
 log = logging.getLogger(__name__)
 SCAN_CACHE_S = 2.0
+REMOTE_SCAN_CACHE_S = 30.0
+
+
+@dataclass(frozen=True)
+class RemoteRef:
+    """A remote model where the routes expect a model: only its id is used."""
+
+    id: str
+
+
 IDLE_CHECK_S = 15.0
 
 
@@ -119,7 +131,38 @@ class ModelService:
         self._handles: set[Generation] = set()
         self._builders: dict[str, tuple[int | None, PromptBuilder]] = {}
         self._scan: tuple[float, list[LocalModel]] = (0.0, [])
+        self._remote_scan: tuple[float, list[RemoteModel]] = (-1e9, [])
         self._idle_task: asyncio.Task[None] | None = None
+
+    # ---------------------------------------------------------- remote models
+    async def remote_models(self) -> list[RemoteModel]:
+        """Models of the enabled remote endpoints (none while Local only is on).
+
+        Asked off the event loop and remembered briefly: each listing is a network call.
+        """
+        stamp, listed = self._remote_scan
+        if time.monotonic() - stamp <= REMOTE_SCAN_CACHE_S:
+            return listed
+        registry = self.core.remotes
+        if self.core.privacy.local_only or not any(e.enabled for e in registry.endpoints()):
+            listed = []
+        else:
+            try:
+                listed = list((await asyncio.to_thread(registry.list_all)).models)
+            except Exception:
+                log.exception("Listing remote models failed")
+                listed = []
+        self._remote_scan = (time.monotonic(), listed)
+        return listed
+
+    async def remote_engine(self, model_id: str) -> RemoteEngine:
+        """The engine for ``remote:<endpoint>/<model>``: 404 if unknown, 403 while Local only."""
+        try:
+            return await asyncio.to_thread(self.core.remotes.engine, model_id)
+        except LocalOnlyError as exc:
+            raise ApiError(403, str(exc), "local_only") from exc
+        except RemoteError as exc:
+            raise ApiError(404, str(exc), "model_not_found") from exc
 
     # ------------------------------------------------------------------ models
     async def models(self) -> list[LocalModel]:
@@ -195,7 +238,10 @@ class ModelService:
 
     # -------------------------------------------------------------- generation
     async def submit(
-        self, model: LocalModel, engine: EngineClient, request: GenerationRequest
+        self,
+        model: LocalModel | RemoteRef,
+        engine: EngineClient | RemoteEngine,
+        request: GenerationRequest | ChatRequest,
     ) -> Generation:
         """Admit (or 503 when the queue is full) and hand the request to the engine."""
         if self.closing:
@@ -212,8 +258,13 @@ class ModelService:
             raise ApiError(503, "The server is stopping.", "server_stopping")
         request.source = "api"
         try:
-            generation.handle = engine.submit(request, on_event=generation.on_event)
-        except EngineNotReady as exc:
+            if isinstance(engine, RemoteEngine):  # noqa: SIM114 - two branches narrow the types
+                generation.handle = engine.submit(request, on_event=generation.on_event)
+            elif isinstance(request, GenerationRequest):
+                generation.handle = engine.submit(request, on_event=generation.on_event)
+            else:
+                raise ApiError(400, "A chat request needs a remote model.")
+        except (EngineNotReady, LocalOnlyError) as exc:
             generation.release()
             raise ApiError(503, f"The model '{model.id}' is not ready: {exc}") from exc
         self._handles.add(generation)
