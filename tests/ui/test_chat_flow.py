@@ -123,7 +123,7 @@ def test_send_streams_a_reply_with_stats_and_mode(qtbot, make_app, tiny_home: Pa
     reply = messages[-1]
     assert reply.status == "complete"
     assert reply.stats is not None and reply.stats.completion_tokens > 0
-    qtbot.waitUntil(lambda: "tok/s" in hearth.chat.transcript.toPlainText(), timeout=5_000)
+    qtbot.waitUntil(lambda: "tok/s" in hearth.chat.transcript.toPlainText(), timeout=15_000)
 
 
 def test_stop_ends_the_reply_and_keeps_what_was_written(
@@ -138,13 +138,13 @@ def test_stop_ends_the_reply_and_keeps_what_was_written(
     qtbot.waitUntil(lambda: len(hearth.chat.transcript.streamed_text) > 20, timeout=30_000)
     clicked = time.monotonic()
     hearth.chat.composer.stop_button.click()
-    qtbot.waitUntil(lambda: not hearth.chat.generating, timeout=5_000)
+    qtbot.waitUntil(lambda: not hearth.chat.generating, timeout=15_000)
     assert time.monotonic() - clicked < 2.0
     reply = _stored_messages(hearth)[-1]
     assert reply.status == "cancelled"
     assert reply.stop_reason == "cancelled"
     assert reply.content
-    qtbot.waitUntil(lambda: "Stopped" in hearth.chat.transcript.toPlainText(), timeout=5_000)
+    qtbot.waitUntil(lambda: "Stopped" in hearth.chat.transcript.toPlainText(), timeout=15_000)
 
 
 def test_regenerate_replaces_the_last_reply(qtbot, make_app, tiny_home: Path) -> None:
@@ -186,7 +186,7 @@ def test_engine_killed_mid_reply_keeps_partial_text_and_can_reload(
     assert reply.content and reply.content in hearth.chat.transcript.streamed_text
     assert "SIGKILL" in (reply.error or "")
     assert hearth.window.isVisible()
-    qtbot.waitUntil(lambda: hearth.chat.notice.isVisible(), timeout=5_000)
+    qtbot.waitUntil(lambda: hearth.chat.notice.isVisible(), timeout=15_000)
     assert "stopped unexpectedly" in hearth.chat.notice.text()
     _load_first_model(qtbot, hearth)
     hearth.chat.params.max_tokens.setValue(5)
@@ -252,13 +252,13 @@ def test_prompt_template_mode_switch_is_remembered_per_model(
     _load_first_model(qtbot, hearth)
     assert "Completion" in hearth.chat.model_bar.mode_label.text()
     hearth.chat.template_button.click()
-    qtbot.waitUntil(lambda: hearth.chat.template_dialog is not None, timeout=5_000)
+    qtbot.waitUntil(lambda: hearth.chat.template_dialog is not None, timeout=15_000)
     dialog = hearth.chat.template_dialog
     assert dialog is not None
     assert "<|im_start|>" in dialog.editor.toPlainText()  # the ChatML fallback, ready to edit
     dialog.mode.setCurrentIndex(dialog.mode.findData("chat"))
     dialog.accept()
-    qtbot.waitUntil(lambda: "Chat" in hearth.chat.model_bar.mode_label.text(), timeout=5_000)
+    qtbot.waitUntil(lambda: "Chat" in hearth.chat.model_bar.mode_label.text(), timeout=15_000)
     saved = hearth.core.settings_store.load().per_model["acme/tiny-llama/F32"]
     assert saved.template_mode == "chat"
 
@@ -271,7 +271,7 @@ def test_a_hostile_template_is_refused_and_the_previous_choice_stays(
     hearth.bridge.set_template_override(
         "acme/tiny-llama/F32", "chat", "{{ ().__class__.__base__.__subclasses__() }}"
     )
-    qtbot.waitUntil(lambda: hearth.chat.notice.isVisible(), timeout=5_000)
+    qtbot.waitUntil(lambda: hearth.chat.notice.isVisible(), timeout=15_000)
     assert "Tiny Llama" in hearth.chat.notice.text()
     assert "Completion" in hearth.chat.model_bar.mode_label.text()
     assert "acme/tiny-llama/F32" not in hearth.core.settings_store.load().per_model
