@@ -36,6 +36,7 @@ from PySide6.QtWidgets import (
 
 from app.backend.downloads import DownloadRecord
 from app.backend.hub import SORTS, FitEstimate, GGUFEntry, ModelSummary, RepoDetails, TokenStatus
+from app.backend.units import human_size
 from app.ui.theme import current_colors
 
 TABLE_STYLE = """
@@ -58,14 +59,6 @@ STATUS_TEXT = {
     "cancelled": "Cancelled",
     "quarantined": "Rejected: damaged file",
 }
-
-
-def human_size(n: float) -> str:
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if abs(n) < 1000 or unit == "TB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1000
-    return f"{n:.1f} TB"
 
 
 def human_count(n: int) -> str:

@@ -34,7 +34,8 @@ from PySide6.QtWidgets import (
 
 from app.backend.library import LocalModel
 from app.backend.library.discovery import FoundSource
-from app.ui.pages.discover import TABLE_STYLE, human_size
+from app.backend.units import human_size
+from app.ui.pages.discover import TABLE_STYLE
 
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 COLUMNS = ("Model", "Architecture", "Params", "Quant", "Size", "Context", "Chat template")
