@@ -21,6 +21,7 @@ from app.backend.privacy import PrivacyGuard
 from app.backend.remote import FallbackRouter, RemoteRegistry
 from app.backend.settings import Settings, SettingsStore
 from app.backend.settings.schema import FallbackRule
+from app.backend.templates import TemplateOverride
 from app.backend.usage import UsageRecorder
 
 
@@ -134,6 +135,18 @@ class HearthCore:
     def audit(self) -> AuditLog:
         """Append-only, hash-chained log of API use (no content)."""
         return AuditLog(self.paths.root / "audit" / "api-audit.jsonl")
+
+    def template_override(self, model_id: str) -> TemplateOverride | None:
+        """The user's per-model prompt choice (mode, edited template), read fresh from the
+        settings; the chat and the API server both prompt a model this way."""
+        per_model = self.settings_store.load().per_model.get(model_id)
+        if per_model is None or not (per_model.template_mode or per_model.template_override):
+            return None
+        mode = per_model.template_mode
+        return TemplateOverride(
+            mode=mode if mode in ("chat", "completion") else None,  # type: ignore[arg-type]
+            template=per_model.template_override,
+        )
 
     def close(self) -> None:
         if "downloads" in self.__dict__:

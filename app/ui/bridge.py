@@ -210,16 +210,7 @@ class Bridge(QObject):
         if self._chat_model_id != model.id:
             return  # the user picked another model meanwhile
         self._model = model
-        self._rebuild_prompt(engine.status.info, self._template_override(model.id))
-
-    def _template_override(self, model_id: str) -> TemplateOverride | None:
-        per_model = self.core.settings_store.load().per_model.get(model_id)
-        if per_model is None or not (per_model.template_mode or per_model.template_override):
-            return None
-        mode = (
-            per_model.template_mode if per_model.template_mode in ("chat", "completion") else None
-        )
-        return TemplateOverride(mode=mode, template=per_model.template_override)  # type: ignore[arg-type]
+        self._rebuild_prompt(engine.status.info, self.core.template_override(model.id))
 
     def _rebuild_prompt(self, info: Any, override: TemplateOverride | None) -> bool:
         assert self._model is not None
@@ -241,7 +232,7 @@ class Bridge(QObject):
             return
         choice = builder.choice
         template = choice.template or get_fallback(choice.fallback_family or "chatml").template
-        override = self._template_override(model.id)
+        override = self.core.template_override(model.id)
         self.template_info.emit(
             TemplateInfo(
                 model_id=model.id,

@@ -31,7 +31,6 @@ from app.backend.remote import ChatRequest, RemoteEngine, RemoteError, RemoteMod
 from app.backend.server.admission import Admission, QueueFull
 from app.backend.server.errors import ApiError
 from app.backend.settings import ServerSettings
-from app.backend.templates import TemplateOverride
 
 log = logging.getLogger(__name__)
 SCAN_CACHE_S = 2.0
@@ -46,15 +45,6 @@ class RemoteRef:
 
 
 IDLE_CHECK_S = 15.0
-
-
-def template_override_for(core: HearthCore, model_id: str) -> TemplateOverride | None:
-    """The user's per-model prompt choice, read as the chat reads it (settings.per_model)."""
-    per_model = core.settings_store.load().per_model.get(model_id)
-    if per_model is None or not (per_model.template_mode or per_model.template_override):
-        return None
-    mode = per_model.template_mode if per_model.template_mode in ("chat", "completion") else None
-    return TemplateOverride(mode=mode, template=per_model.template_override)  # type: ignore[arg-type]
 
 
 @dataclass
@@ -224,7 +214,7 @@ class ModelService:
             return cached[1]
 
         def build() -> PromptBuilder:
-            override = template_override_for(self.core, model.id)
+            override = self.core.template_override(model.id)
             builder = prompt_builder_for(model.path, engine.status.info, override)
             builder.validate()
             return builder
