@@ -79,6 +79,7 @@ def _bind(host: str, port: int) -> socket.socket:
         if family == socket.AF_INET6:
             sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
         sock.bind((host, port))
+        sock.listen(2048)  # clients queue from now on, even before uvicorn takes over
     except OSError:
         sock.close()
         raise
@@ -217,6 +218,8 @@ class ServerRunner:
                 target=self._serve, args=(server, sockets), name="hearth-api", daemon=True
             )
             self._thread = thread
+            # Listening already (see _bind), so clients that read the file now just queue.
+            self._write_runtime_file()
             thread.start()
         deadline = time.monotonic() + timeout
         while not server.started and thread.is_alive() and time.monotonic() < deadline:
@@ -226,7 +229,6 @@ class ServerRunner:
             message = self.message or "The server did not start in time."
             self._set_state(ServerState.FAILED, message)
             raise OSError(message)
-        self._write_runtime_file()
         self._set_state(ServerState.RUNNING, self.base_url)
         return self.base_url
 
