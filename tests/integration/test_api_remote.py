@@ -68,8 +68,10 @@ def test_remote_models_are_listed_and_answer_through_the_api(
         )
         text = "".join(c.choices[0].delta.content or "" for c in streamed if c.choices)
         assert text == reply.choices[0].message.content
-        with pytest.raises(openai.BadRequestError, match="chat completions endpoint"):
-            client.completions.create(model=REMOTE_ID, prompt="x", max_tokens=2)
+        # The prompt endpoint forwards to the remote's /completions (see test_api_remote_routes).
+        done = client.completions.create(model=REMOTE_ID, prompt="x", max_tokens=2)
+        assert done.model == REMOTE_ID and done.usage is not None
+        assert 1 <= done.usage.completion_tokens <= 2
         with pytest.raises(openai.NotFoundError):
             client.chat.completions.create(
                 model="remote:nowhere/x", messages=[{"role": "user", "content": "hi"}]

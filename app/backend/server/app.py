@@ -19,6 +19,7 @@ from starlette.responses import Response
 from app.backend.core import HearthCore
 from app.backend.server import routes_anthropic, routes_hearth, routes_ollama, routes_openai
 from app.backend.server.errors import ApiError, error_response
+from app.backend.server.fallback import engine_name
 from app.backend.server.request_log import LogEntry, RequestLog, RequestLogMiddleware
 from app.backend.server.security import ASGIApp, SecurityMiddleware, SecurityPolicy
 from app.backend.server.service import ModelService
@@ -60,6 +61,8 @@ def account(core: HearthCore, entry: LogEntry) -> None:
     if entry.path == "/hearth/status":
         return  # the app's own polling, not API use
     who = entry.token_name or entry.client
+    # Remote answers (a remote id, or a fallback) are kept apart: they cost nothing here.
+    engine = entry.engine or engine_name(entry.model)
     try:
         if entry.model and (entry.tokens_in or entry.tokens_out) and entry.status < 400:
             core.usage.record(
@@ -69,6 +72,7 @@ def account(core: HearthCore, entry: LogEntry) -> None:
                 entry.tokens_out,
                 started_at=entry.time - entry.duration_ms / 1000,
                 duration_s=entry.duration_ms / 1000,
+                engine=engine,
             )
         core.audit.append(
             client=who,
@@ -76,6 +80,7 @@ def account(core: HearthCore, entry: LogEntry) -> None:
             tokens_in=entry.tokens_in,
             tokens_out=entry.tokens_out,
             status=entry.status,
+            engine=engine,
             path=entry.path,
         )
     except Exception:

@@ -11,6 +11,7 @@ from starlette.requests import Request
 
 from app.backend.engine.client import EngineClient
 from app.backend.engine.types import (
+    Event,
     Failed,
     Finished,
     GenerationRequest,
@@ -21,10 +22,15 @@ from app.backend.library import LocalModel
 from app.backend.prompting import PromptBuilder
 from app.backend.remote import ChatRequest, RemoteEngine, is_remote_id
 from app.backend.server.errors import ApiError
+from app.backend.server.fallback import Fallback, engine_name, is_ready, rule_for
+from app.backend.server.prompts import sampling_from, text_of
 from app.backend.server.request_log import annotate
 from app.backend.server.service import Generation, ModelService, RemoteRef
 from app.backend.server.streaming import unless_disconnected
+from app.backend.settings.schema import FallbackRule
 from app.backend.templates import RenderedPrompt
+
+REMOTE_DEFAULT_MAX_TOKENS = 1024
 
 
 def service_of(request: Request) -> ModelService:
@@ -71,26 +77,113 @@ class PreparedRemote:
     engine: RemoteEngine
 
 
+@dataclass
+class Routed:
+    """A local model that is not loaded and whose rule sends such requests to a remote."""
+
+    model: LocalModel
+    rule: FallbackRule
+    engine: None = None
+
+
+@dataclass
+class Target:
+    """Who answers a text request: a loaded local model (``local``, perhaps with a fallback
+    ``rule``), a remote model named by the request, or a remote by a not-loaded rule."""
+
+    local: Prepared | None = None
+    rule: FallbackRule | None = None
+    remote: PreparedRemote | Routed | None = None
+
+
 async def prepare_remote(request: Request, name: str) -> PreparedRemote:
     engine = await service_of(request).remote_engine(name)
-    annotate(request.scope, model=name)
+    annotate(request.scope, model=name, engine=engine_name(name))
     return PreparedRemote(RemoteRef(name), engine)
+
+
+def _model_name(name: Any) -> str | None:
+    if name is not None and not isinstance(name, str):
+        raise ApiError(400, "'model' must be a string.")
+    return name
 
 
 async def prepare(request: Request, name: Any) -> Prepared:
     """Resolve the named model, make sure it is loaded, and get its prompt builder."""
-    if name is not None and not isinstance(name, str):
-        raise ApiError(400, "'model' must be a string.")
+    name = _model_name(name)
     if isinstance(name, str) and is_remote_id(name):
-        raise ApiError(
-            400, "Remote models answer on the chat completions endpoint only.", "unsupported_model"
-        )
+        raise ApiError(400, "Remote models do not answer on this endpoint.", "unsupported_model")
+    return await prepare_model(request, await service_of(request).resolve(name))
+
+
+async def prepare_model(request: Request, model: LocalModel) -> Prepared:
     service = service_of(request)
-    model = await service.resolve(name)
     annotate(request.scope, model=model.id)
     engine = await service.engine(model)
     builder = await service.prompt_builder(model, engine)
     return Prepared(model, engine, builder)
+
+
+async def choose(request: Request, name: Any, *, plain: bool = True) -> Target:
+    """The answering side of a text request.
+
+    A remote id answers remotely. A local model is prepared (loaded on demand) as always,
+    unless it has a fallback rule for "not loaded" and is not loaded: then the rule's
+    remote answers without loading it. ``plain`` is False when the request uses what a
+    remote is not sent (tools, grammars): such a request never falls back.
+    """
+    name = _model_name(name)
+    if isinstance(name, str) and is_remote_id(name):
+        return Target(remote=await prepare_remote(request, name))
+    service = service_of(request)
+    model = await service.resolve(name)
+    rule = rule_for(service.core, model.id) if plain else None
+    if rule is not None and rule.on_not_loaded and not is_ready(service.core, model.id):
+        annotate(request.scope, model=model.id)
+        return Target(rule=rule, remote=Routed(model, rule))
+    return Target(local=await prepare_model(request, model), rule=rule)
+
+
+def remote_sampling(
+    request: Request, values: dict[str, Any], keys: dict[str, str], max_tokens: int | None = None
+) -> SamplingParams:
+    """Sampling for a remote model: Hearth's defaults and the request's values, no stops
+    from a local template, and a bounded default reply length (no context size is known)."""
+    defaults = service_of(request).core.settings.sampling_defaults
+    sampling = SamplingParams.from_dict(defaults.to_dict())
+    sampling.stop, sampling.max_tokens = [], max_tokens or REMOTE_DEFAULT_MAX_TOKENS
+    return sampling_from(sampling, values, keys)
+
+
+def wire_messages(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Role and text only: what any OpenAI-compatible chat endpoint accepts."""
+    return [{"role": m["role"], "content": text_of(m.get("content"))} for m in messages]
+
+
+def remote_run(
+    request: Request,
+    target: Target,
+    sampling: SamplingParams,
+    messages: list[dict[str, Any]] | None,
+    prompt: str | None = None,
+) -> Run:
+    """A run on a remote: the named one (messages to its chat endpoint, or ``prompt`` to its
+    completions endpoint), or, for a not-loaded local model, through the model's rule."""
+    remote = target.remote
+    assert remote is not None
+    if messages is not None:
+        log_prompt(request, "\n".join(str(m["content"]) for m in messages))
+    elif prompt is not None:
+        log_prompt(request, prompt)
+    if isinstance(remote, Routed):
+        placeholder = GenerationRequest(prompt or "", sampling, source="api")
+        return Run(request, remote, placeholder, Fallback(remote.rule, messages, sampling, None))
+    gen: GenerationRequest | ChatRequest = (
+        ChatRequest(messages, sampling, source="api")
+        if messages is not None
+        else GenerationRequest(prompt or "", sampling, source="api")
+    )
+    return Run(request, remote, gen)
 
 
 def base_sampling(request: Request, engine: EngineClient) -> SamplingParams:
@@ -126,41 +219,87 @@ class Run:
     def __init__(
         self,
         request: Request,
-        prepared: Prepared | PreparedRemote,
+        prepared: Prepared | PreparedRemote | Routed,
         gen: GenerationRequest | ChatRequest,
+        fallback: Fallback | None = None,
     ) -> None:
         self.request = request
         self.prepared = prepared
         self.gen = gen
+        self.fallback = fallback
         self.final: Finished | None = None
         self.text_parts: list[str] = []
         self.generation: Generation | None = None
+        self._events: AsyncIterator[Event] | None = None
+        self._first: Event | None = None
 
     async def start(self) -> None:
-        """Admit and submit now, so a full queue is a 503 before any stream begins."""
+        """Admit and submit now, so a full queue is a 503 before any stream begins.
+
+        A routed request also waits for its first event: the router switches engines only
+        before the first token, so after it the answering model (response headers, the
+        ``model`` field) is settled, and a failure is a plain HTTP error, not a broken stream.
+        """
         service = service_of(self.request)
-        submit = service.submit(self.prepared.model, self.prepared.engine, self.gen)
+        submit = service.submit(self.prepared.model, self.prepared.engine, self.gen, self.fallback)
         self.generation = await unless_disconnected(self.request, submit)
+        self._events = self.generation.events()
+        if self.fallback is None:
+            return
+        events = self._events
+        self._first = await unless_disconnected(self.request, anext(events))
+        self._note_route()
+        if isinstance(self._first, Failed):
+            self.close()
+            raise _failure(self._first)
 
     def close(self) -> None:
         if self.generation is not None:
             self.generation.close()
 
+    def _note_route(self) -> None:
+        route = self.generation.route if self.generation is not None else None
+        if route is not None:
+            annotate(
+                self.request.scope,
+                model=route.model_id,
+                engine=engine_name(route.model_id),
+                fallback=route.notice(),
+            )
+
+    @property
+    def model_id(self) -> str:
+        """The model that answers (the fallback's remote model when the request moved)."""
+        route = self.generation.route if self.generation is not None else None
+        return route.model_id if route is not None else self.prepared.model.id
+
+    def headers(self) -> dict[str, str]:
+        """``X-Hearth-Answered-By`` (and ``X-Hearth-Fallback`` with the reason, if it moved)."""
+        headers = {"X-Hearth-Answered-By": _header_text(self.model_id)}
+        route = self.generation.route if self.generation is not None else None
+        if route is not None and route.fell_back:
+            headers["X-Hearth-Fallback"] = _header_text(route.reason)
+        return headers
+
+    async def _all_events(self) -> AsyncIterator[Event]:
+        if self._events is None:
+            await self.start()
+        assert self._events is not None
+        first, self._first = self._first, None
+        if first is not None:
+            yield first
+        async for event in self._events:
+            yield event
+
     async def chunks(self) -> AsyncIterator[str]:
         """Text as it comes; raises ApiError if the engine fails."""
-        if self.generation is None:
-            await self.start()
-        assert self.generation is not None
-        async for event in self.generation.events():
+        async for event in self._all_events():
             if isinstance(event, TokenChunk):
                 if event.text:
                     self.text_parts.append(event.text)
                     yield event.text
             elif isinstance(event, Failed):
-                # A crash is the server's trouble; anything else the engine refuses (a prompt
-                # longer than the context, a grammar it cannot use) is the request's.
-                status = 503 if event.engine_crashed else 400
-                raise ApiError(status, f"Generation failed: {event.message}")
+                raise _failure(event)
             else:
                 self.final = event
                 stats = event.stats
@@ -191,3 +330,16 @@ class Run:
     @property
     def stop_reason(self) -> str:
         return self.final.stop_reason if self.final else "cancelled"
+
+
+def _failure(event: Failed) -> ApiError:
+    # A crash (or a remote gone) is the server's trouble; anything else the engine refuses
+    # (a prompt longer than the context, a grammar it cannot use) is the request's.
+    status = 503 if event.engine_crashed else 400
+    return ApiError(status, f"Generation failed: {event.message}")
+
+
+def _header_text(text: str) -> str:
+    """HTTP header values are Latin-1 on one line."""
+    flat = " ".join(text.split())
+    return flat.encode("ascii", "replace").decode("ascii")[:300]

@@ -40,6 +40,8 @@ class LogEntry:
     tokens_out: int = 0
     prompt: str | None = None
     token_name: str = ""  # the API token's name when tokens are enabled (never the token)
+    engine: str = ""  # "local" or "remote:<endpoint>" for generations
+    fallback: str = ""  # the fallback notice when a rule moved the request to a remote
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -147,5 +149,7 @@ class RequestLogMiddleware:
                     tokens_out=int(notes.get("tokens_out", 0)),
                     prompt=notes.get("prompt"),
                     token_name=str(notes.get("token_name", "")),
+                    engine=str(notes.get("engine", "")),
+                    fallback=str(notes.get("fallback", "")),
                 )
             )

@@ -10,9 +10,20 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from app.backend.server.common import Run, base_sampling, generation, get, log_prompt, prepare
+from app.backend.server.common import (
+    Run,
+    base_sampling,
+    choose,
+    generation,
+    get,
+    log_prompt,
+    remote_run,
+    remote_sampling,
+    wire_messages,
+)
 from app.backend.server.common import read_json as read_body
 from app.backend.server.errors import ApiError, error_body
+from app.backend.server.fallback import Fallback
 from app.backend.server.prompts import render_chat, sampling_from, text_of, with_prompt_stops
 from app.backend.server.streaming import sse, sse_response
 
@@ -48,14 +59,24 @@ async def messages(request: Request) -> Response:
         raise ApiError(400, "'max_tokens' is required.")
     conversation = _messages(body)
     stream = bool(get(body, "stream", bool, False))
-    prepared = await prepare(request, body.get("model"))
-    rendered = render_chat(prepared.builder, conversation)
-    sampling = sampling_from(base_sampling(request, prepared.engine), body, SAMPLING_KEYS)
-    with_prompt_stops(sampling, rendered)
-    log_prompt(request, rendered.text)
-    run = Run(request, prepared, generation(rendered, sampling))
+    plain = not body.get("tools")
+    target = await choose(request, body.get("model"), plain=plain)
+    far = remote_sampling(request, body, SAMPLING_KEYS)
+    if target.local is None:
+        if not plain:
+            raise ApiError(400, "Tools are not forwarded to remote models.", "unsupported_feature")
+        run = remote_run(request, target, far, wire_messages(conversation))
+    else:
+        prepared = target.local
+        rendered = render_chat(prepared.builder, conversation)
+        sampling = sampling_from(base_sampling(request, prepared.engine), body, SAMPLING_KEYS)
+        with_prompt_stops(sampling, rendered)
+        log_prompt(request, rendered.text)
+        fallback = None
+        if target.rule is not None:
+            fallback = Fallback(target.rule, wire_messages(conversation), far, prepared.engine)
+        run = Run(request, prepared, generation(rendered, sampling), fallback)
     message_id = f"msg_{secrets.token_hex(12)}"
-    model_id = prepared.model.id
 
     def stop_reason() -> tuple[str, str | None]:
         reason = STOP.get(run.stop_reason, "end_turn")
@@ -72,12 +93,13 @@ async def messages(request: Request) -> Response:
                 "id": message_id,
                 "type": "message",
                 "role": "assistant",
-                "model": model_id,
+                "model": run.model_id,
                 "content": [{"type": "text", "text": text}],
                 "stop_reason": reason,
                 "stop_sequence": sequence,
                 "usage": usage(),
-            }
+            },
+            headers=run.headers(),
         )
 
     async def events() -> AsyncIterator[bytes]:
@@ -85,7 +107,7 @@ async def messages(request: Request) -> Response:
             "id": message_id,
             "type": "message",
             "role": "assistant",
-            "model": model_id,
+            "model": run.model_id,
             "content": [],
             "stop_reason": None,
             "stop_sequence": None,
@@ -111,7 +133,7 @@ async def messages(request: Request) -> Response:
         yield sse({"type": "message_stop"}, "message_stop")
 
     await run.start()
-    return sse_response(events(), run.close)
+    return sse_response(events(), run.close, run.headers())
 
 
 ROUTES = [Route("/v1/messages", messages, methods=["POST"])]

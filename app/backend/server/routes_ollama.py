@@ -18,18 +18,25 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from app.backend.library import LocalModel
+from app.backend.remote import RemoteModel, is_remote_id
 from app.backend.server.common import (
     Prepared,
     Run,
+    Target,
     base_sampling,
+    choose,
     generation,
     get,
     log_prompt,
     prepare,
     read_json,
+    remote_run,
+    remote_sampling,
     service_of,
+    wire_messages,
 )
 from app.backend.server.errors import ApiError
+from app.backend.server.fallback import Fallback
 from app.backend.server.grammars import (
     json_object_grammar,
     parse_tool_calls,
@@ -106,9 +113,25 @@ async def version(request: Request) -> Response:
     return JSONResponse({"version": OLLAMA_VERSION})
 
 
+def _remote_entry(model: RemoteModel) -> dict[str, Any]:
+    details = {"parent_model": "", "format": "remote", "family": "remote", "families": []}
+    return {
+        "name": model.id,
+        "model": model.id,
+        "modified_at": _now(),
+        "size": 0,
+        "digest": "",
+        "details": {**details, "parameter_size": "", "quantization_level": ""},
+    }
+
+
 async def tags(request: Request) -> Response:
-    models = await service_of(request).models()
-    return JSONResponse({"models": [_entry(m) for m in models]})
+    """Local models, then the models of enabled remote endpoints (as ``/v1/models`` does)."""
+    service = service_of(request)
+    local = [_entry(m) for m in await service.models()]
+    return JSONResponse(
+        {"models": local + [_remote_entry(m) for m in await service.remote_models()]}
+    )
 
 
 async def ps(request: Request) -> Response:
@@ -152,11 +175,24 @@ async def show(request: Request) -> Response:
 
 
 # -------------------------------------------------------------- generation
-def _options(request: Request, prepared: Prepared, body: dict[str, Any]) -> Any:
+def _option_values(body: dict[str, Any]) -> dict[str, Any]:
     options = dict(get(body, "options", dict, {}) or {})
     if isinstance(options.get("num_predict"), int) and options["num_predict"] < 0:
         options.pop("num_predict")  # -1: until the model stops (or the context is full)
-    return sampling_from(base_sampling(request, prepared.engine), options, OPTION_KEYS)
+    return options
+
+
+def _options(request: Request, prepared: Prepared, body: dict[str, Any]) -> Any:
+    return sampling_from(base_sampling(request, prepared.engine), _option_values(body), OPTION_KEYS)
+
+
+def _remote_options(request: Request, body: dict[str, Any]) -> Any:
+    return remote_sampling(request, _option_values(body), OPTION_KEYS)
+
+
+def _refuse_for_remote(target: Target, plain: bool) -> None:
+    if target.local is None and not plain:
+        raise ApiError(400, "Tools and 'format' are not forwarded to remote models.")
 
 
 def _format_grammar(body: dict[str, Any]) -> str | None:
@@ -224,24 +260,36 @@ async def chat(request: Request) -> Response:
     messages = _chat_messages(body.get("messages"))
     stream = bool(get(body, "stream", bool, True))
     started = time.perf_counter()
-    prepared = await prepare(request, body.get("model"))
-    model_id = prepared.model.id
+    plain = not body.get("tools") and body.get("format") in (None, "")
+    target = await choose(request, body.get("model"), plain=plain and bool(messages))
+    _refuse_for_remote(target, plain)
     if not messages:  # Ollama loads the model for an empty conversation
+        loaded = target.local.model.id if target.local else str(body.get("model"))
         return JSONResponse(
             {
-                "model": model_id,
+                "model": loaded,
                 "created_at": _now(),
                 "message": {"role": "assistant", "content": ""},
                 "done": True,
                 "done_reason": "load",
             }
         )
-    functions = tool_functions(body["tools"]) if body.get("tools") else []
-    rendered = render_chat(prepared.builder, messages, body.get("tools") if functions else None)
-    sampling = _options(request, prepared, body)
-    with_prompt_stops(sampling, rendered)
-    log_prompt(request, rendered.text)
-    run = Run(request, prepared, generation(rendered, sampling, _format_grammar(body)))
+    functions: list[dict[str, Any]] = []
+    if target.local is None:
+        run = remote_run(request, target, _remote_options(request, body), wire_messages(messages))
+    else:
+        prepared = target.local
+        functions = tool_functions(body["tools"]) if body.get("tools") else []
+        rendered = render_chat(prepared.builder, messages, body.get("tools") if functions else None)
+        sampling = _options(request, prepared, body)
+        with_prompt_stops(sampling, rendered)
+        log_prompt(request, rendered.text)
+        fallback = None
+        if target.rule is not None:
+            far = _remote_options(request, body)
+            fallback = Fallback(target.rule, wire_messages(messages), far, prepared.engine)
+        gen = generation(rendered, sampling, _format_grammar(body))
+        run = Run(request, prepared, gen, fallback)
 
     def final_message(text: str) -> dict[str, Any]:
         calls = parse_tool_calls(text, functions) if functions else None
@@ -259,13 +307,14 @@ async def chat(request: Request) -> Response:
         text = await run.whole()
         return JSONResponse(
             {
-                "model": model_id,
+                "model": run.model_id,
                 "created_at": _now(),
                 "message": final_message(text),
                 "done": True,
                 "done_reason": _done_reason(run),
                 **_durations(run, started),
-            }
+            },
+            headers=run.headers(),
         )
 
     async def lines() -> AsyncIterator[bytes]:
@@ -274,7 +323,12 @@ async def chat(request: Request) -> Response:
                 if not functions:
                     message = {"role": "assistant", "content": text}
                     yield ndjson(
-                        {"model": model_id, "created_at": _now(), "message": message, "done": False}
+                        {
+                            "model": run.model_id,
+                            "created_at": _now(),
+                            "message": message,
+                            "done": False,
+                        }
                     )
         except ApiError as exc:
             yield ndjson({"error": exc.message})
@@ -286,7 +340,7 @@ async def chat(request: Request) -> Response:
         )
         yield ndjson(
             {
-                "model": model_id,
+                "model": run.model_id,
                 "created_at": _now(),
                 "message": last,
                 "done": True,
@@ -296,7 +350,7 @@ async def chat(request: Request) -> Response:
         )
 
     await run.start()
-    return ndjson_response(lines(), run.close)
+    return ndjson_response(lines(), run.close, run.headers())
 
 
 async def generate(request: Request) -> Response:
@@ -305,55 +359,76 @@ async def generate(request: Request) -> Response:
     stream = bool(get(body, "stream", bool, True))
     started = time.perf_counter()
     service = service_of(request)
-    if not prompt and body.get("keep_alive") in (0, "0", "0s", "0m"):
-        model = await service.resolve(body.get("model"))
+    name = body.get("model")
+    unload = not prompt and body.get("keep_alive") in (0, "0", "0s", "0m")
+    if unload and isinstance(name, str) and is_remote_id(name):
+        reply = {"model": name, "created_at": _now(), "response": "", "done": True}
+        return JSONResponse({**reply, "done_reason": "unload"})  # nothing here to unload
+    if unload:
+        model = await service.resolve(name)
         await asyncio.to_thread(service.core.engines.unload, model.id)
         service.jit_loaded.discard(model.id)
         reply = {"model": model.id, "created_at": _now(), "response": "", "done": True}
         return JSONResponse({**reply, "done_reason": "unload"})
-    prepared = await prepare(request, body.get("model"))
-    model_id = prepared.model.id
+    raw = bool(get(body, "raw", bool, False))
+    plain = body.get("format") in (None, "") and bool(prompt)
+    target = await choose(request, body.get("model"), plain=plain)
+    _refuse_for_remote(target, body.get("format") in (None, ""))
     if not prompt:
-        reply = {"model": model_id, "created_at": _now(), "response": "", "done": True}
+        loaded = target.local.model.id if target.local else str(body.get("model"))
+        reply = {"model": loaded, "created_at": _now(), "response": "", "done": True}
         return JSONResponse({**reply, "done_reason": "load"})
     system = get(body, "system", str, "")
-    if get(body, "raw", bool, False) or prepared.builder.mode == "completion":
-        rendered = RenderedPrompt((system + "\n\n" if system else "") + prompt)
+    turns = ([{"role": "system", "content": system}] if system else []) + [
+        {"role": "user", "content": prompt}
+    ]
+    joined = (system + "\n\n" if system else "") + prompt
+    if target.local is None:
+        far = _remote_options(request, body)
+        # raw: the prompt as written, to the remote's completions endpoint.
+        run = remote_run(request, target, far, None if raw else turns, joined if raw else None)
     else:
-        turns = ([{"role": "system", "content": system}] if system else []) + [
-            {"role": "user", "content": prompt}
-        ]
-        rendered = render_chat(prepared.builder, turns)
-    sampling = _options(request, prepared, body)
-    with_prompt_stops(sampling, rendered)
-    log_prompt(request, rendered.text)
-    run = Run(request, prepared, generation(rendered, sampling, _format_grammar(body)))
+        prepared = target.local
+        if raw or prepared.builder.mode == "completion":
+            rendered = RenderedPrompt(joined)
+        else:
+            rendered = render_chat(prepared.builder, turns)
+        sampling = _options(request, prepared, body)
+        with_prompt_stops(sampling, rendered)
+        log_prompt(request, rendered.text)
+        fallback = None
+        if target.rule is not None:
+            far = _remote_options(request, body)
+            fallback = Fallback(target.rule, None if raw else turns, far, prepared.engine)
+        gen = generation(rendered, sampling, _format_grammar(body))
+        run = Run(request, prepared, gen, fallback)
 
     if not stream:
         text = await run.whole()
         return JSONResponse(
             {
-                "model": model_id,
+                "model": run.model_id,
                 "created_at": _now(),
                 "response": text,
                 "done": True,
                 "done_reason": _done_reason(run),
                 **_durations(run, started),
-            }
+            },
+            headers=run.headers(),
         )
 
     async def lines() -> AsyncIterator[bytes]:
         try:
             async for text in run.chunks():
                 yield ndjson(
-                    {"model": model_id, "created_at": _now(), "response": text, "done": False}
+                    {"model": run.model_id, "created_at": _now(), "response": text, "done": False}
                 )
         except ApiError as exc:
             yield ndjson({"error": exc.message})
             return
         yield ndjson(
             {
-                "model": model_id,
+                "model": run.model_id,
                 "created_at": _now(),
                 "response": "",
                 "done": True,
@@ -363,7 +438,7 @@ async def generate(request: Request) -> Response:
         )
 
     await run.start()
-    return ndjson_response(lines(), run.close)
+    return ndjson_response(lines(), run.close, run.headers())
 
 
 # -------------------------------------------------------------- embeddings

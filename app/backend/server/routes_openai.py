@@ -14,21 +14,24 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from app.backend.engine.types import SamplingParams
 from app.backend.library import LocalModel
-from app.backend.remote import ChatRequest, RemoteModel, is_remote_id
+from app.backend.remote import RemoteModel
 from app.backend.server.common import (
     Run,
     base_sampling,
+    choose,
     generation,
     get,
     log_prompt,
     prepare,
-    prepare_remote,
     read_json,
+    remote_run,
+    remote_sampling,
     service_of,
+    wire_messages,
 )
 from app.backend.server.errors import ApiError, error_body
+from app.backend.server.fallback import Fallback
 from app.backend.server.grammars import (
     forced_functions,
     json_object_grammar,
@@ -61,7 +64,6 @@ SAMPLING_KEYS = {
     "stop": "stop",
 }
 FINISH = {"max_tokens": "length", "context_limit": "length"}
-REMOTE_DEFAULT_MAX_TOKENS = 1024
 
 
 def finish_reason(stop_reason: str) -> str:
@@ -158,30 +160,44 @@ async def chat_completions(request: Request) -> Response:
     if get(body, "n", int, 1) != 1:
         raise ApiError(400, "Only n=1 is supported.")
     stream = bool(get(body, "stream", bool, False))
-    name = body.get("model")
-    if isinstance(name, str) and is_remote_id(name):
-        return await remote_chat_completions(request, body, messages, stream)
-    prepared = await prepare(request, name)
-    functions = tool_functions(body["tools"]) if body.get("tools") else []
-    choice = body.get("tool_choice")
-    use_tools = bool(functions) and choice != "none"
-    rendered = render_chat(
-        prepared.builder, messages, [{"type": "function", "function": f} for f in functions]
-        if use_tools else None
-    )  # fmt: skip
-    grammar = response_grammar(body)
-    forced = forced_functions(functions, choice) if use_tools else None
-    if forced:
-        if grammar:
-            raise ApiError(400, "Use either a forced tool call or response_format, not both.")
-        grammar = tool_call_grammar(forced, tool_style(prepared.builder.choice.template))
-    sampling = sampling_from(base_sampling(request, prepared.engine), body, SAMPLING_KEYS)
-    with_prompt_stops(sampling, rendered)
-    log_prompt(request, rendered.text)
-    run = Run(request, prepared, generation(rendered, sampling, grammar))
+    plain = not body.get("tools") and not body.get("response_format")
+    target = await choose(request, body.get("model"), plain=plain)
+    functions: list[dict[str, Any]] = []
+    use_tools = False
+    if target.local is None:
+        if not plain:
+            raise ApiError(
+                400, "Tools and response_format are not forwarded to remote models.",
+                "unsupported_feature",
+            )  # fmt: skip
+        sampling = remote_sampling(request, body, SAMPLING_KEYS)
+        run = remote_run(request, target, sampling, wire_messages(messages))
+    else:
+        prepared = target.local
+        functions = tool_functions(body["tools"]) if body.get("tools") else []
+        choice = body.get("tool_choice")
+        use_tools = bool(functions) and choice != "none"
+        rendered = render_chat(
+            prepared.builder, messages, [{"type": "function", "function": f} for f in functions]
+            if use_tools else None
+        )  # fmt: skip
+        grammar = response_grammar(body)
+        forced = forced_functions(functions, choice) if use_tools else None
+        if forced:
+            if grammar:
+                raise ApiError(400, "Use either a forced tool call or response_format, not both.")
+            grammar = tool_call_grammar(forced, tool_style(prepared.builder.choice.template))
+        sampling = sampling_from(base_sampling(request, prepared.engine), body, SAMPLING_KEYS)
+        with_prompt_stops(sampling, rendered)
+        log_prompt(request, rendered.text)
+        fallback = None
+        if target.rule is not None:
+            wire = wire_messages(messages)
+            far = remote_sampling(request, body, SAMPLING_KEYS)
+            fallback = Fallback(target.rule, wire, far, prepared.engine)
+        run = Run(request, prepared, generation(rendered, sampling, grammar), fallback)
     reply_id = f"chatcmpl-{secrets.token_hex(12)}"
     created = int(time.time())
-    model_id = prepared.model.id
 
     def finish(text: str) -> tuple[dict[str, Any], str]:
         calls = parse_tool_calls(text, functions) if use_tools else None
@@ -206,11 +222,12 @@ async def chat_completions(request: Request) -> Response:
                 "id": reply_id,
                 "object": "chat.completion",
                 "created": created,
-                "model": model_id,
+                "model": run.model_id,
                 "choices": [{"index": 0, "message": message, "finish_reason": reason}],
                 "usage": usage(),
                 "system_fingerprint": "hearth",
-            }
+            },
+            headers=run.headers(),
         )
     include_usage = bool((get(body, "stream_options", dict, {}) or {}).get("include_usage"))
 
@@ -220,7 +237,7 @@ async def chat_completions(request: Request) -> Response:
                 "id": reply_id,
                 "object": "chat.completion.chunk",
                 "created": created,
-                "model": model_id,
+                "model": run.model_id,
                 "system_fingerprint": "hearth",
                 "choices": [{"index": 0, "delta": delta, "finish_reason": reason}],
             }
@@ -249,7 +266,7 @@ async def chat_completions(request: Request) -> Response:
                     "id": reply_id,
                     "object": "chat.completion.chunk",
                     "created": created,
-                    "model": model_id,
+                    "model": run.model_id,
                     "choices": [],
                     "usage": usage(),
                 }
@@ -257,70 +274,7 @@ async def chat_completions(request: Request) -> Response:
         yield b"data: [DONE]\n\n"
 
     await run.start()
-    return sse_response(events(), run.close)
-
-
-async def remote_chat_completions(
-    request: Request, body: dict[str, Any], messages: list[dict[str, Any]], stream: bool
-) -> Response:
-    """A chat for a remote endpoint's model: its own template applies; plain text only."""
-    if body.get("tools") or body.get("response_format"):
-        raise ApiError(400, "Tools and response_format are not forwarded to remote models.")
-    prepared = await prepare_remote(request, str(body["model"]))
-    defaults = service_of(request).core.settings.sampling_defaults
-    sampling = SamplingParams.from_dict(defaults.to_dict())
-    sampling.stop, sampling.max_tokens = [], REMOTE_DEFAULT_MAX_TOKENS
-    sampling = sampling_from(sampling, body, SAMPLING_KEYS)
-    wire = [{"role": m["role"], "content": text_of(m.get("content"))} for m in messages]
-    log_prompt(request, "\n".join(m["content"] for m in wire))
-    run = Run(request, prepared, ChatRequest(wire, sampling, source="api"))
-    reply_id = f"chatcmpl-{secrets.token_hex(12)}"
-    created = int(time.time())
-    model_id = prepared.model.id
-
-    def usage() -> dict[str, int]:
-        p, c = run.prompt_tokens, run.completion_tokens
-        return {"prompt_tokens": p, "completion_tokens": c, "total_tokens": p + c}
-
-    if not stream:
-        text = await run.whole()
-        message = {"role": "assistant", "content": text}
-        reason = finish_reason(run.stop_reason)
-        return JSONResponse(
-            {
-                "id": reply_id,
-                "object": "chat.completion",
-                "created": created,
-                "model": model_id,
-                "choices": [{"index": 0, "message": message, "finish_reason": reason}],
-                "usage": usage(),
-            }
-        )
-
-    def chunk(delta: dict[str, Any], reason: str | None = None) -> bytes:
-        return sse(
-            {
-                "id": reply_id,
-                "object": "chat.completion.chunk",
-                "created": created,
-                "model": model_id,
-                "choices": [{"index": 0, "delta": delta, "finish_reason": reason}],
-            }
-        )
-
-    async def events() -> AsyncIterator[bytes]:
-        yield chunk({"role": "assistant", "content": ""})
-        try:
-            async for text in run.chunks():
-                yield chunk({"content": text})
-        except ApiError as exc:
-            yield sse(error_body("openai", exc.status, exc.message))
-            return
-        yield chunk({}, finish_reason(run.stop_reason))
-        yield b"data: [DONE]\n\n"
-
-    await run.start()
-    return sse_response(events(), run.close)
+    return sse_response(events(), run.close, run.headers())
 
 
 # ------------------------------------------------------------- completions
@@ -335,12 +289,19 @@ async def completions(request: Request) -> Response:
         raise ApiError(400, "Only n=1 is supported.")
     stream = bool(get(body, "stream", bool, False))
     echo = bool(get(body, "echo", bool, False))
-    prepared = await prepare(request, body.get("model"))
-    sampling = sampling_from(base_sampling(request, prepared.engine), body, SAMPLING_KEYS)
-    if body.get("max_tokens") is None:
-        sampling.max_tokens = 16  # OpenAI's documented default for this endpoint
-    log_prompt(request, prompt)
-    run = Run(request, prepared, generation(RenderedPrompt(prompt), sampling))
+    target = await choose(request, body.get("model"))
+    # OpenAI's documented default for this endpoint is 16 tokens.
+    far = remote_sampling(request, body, SAMPLING_KEYS, max_tokens=16)
+    if target.local is None:
+        run = remote_run(request, target, far, None, prompt)
+    else:
+        prepared = target.local
+        sampling = sampling_from(base_sampling(request, prepared.engine), body, SAMPLING_KEYS)
+        if body.get("max_tokens") is None:
+            sampling.max_tokens = 16
+        log_prompt(request, prompt)
+        fallback = Fallback(target.rule, None, far, prepared.engine) if target.rule else None
+        run = Run(request, prepared, generation(RenderedPrompt(prompt), sampling), fallback)
     reply_id = f"cmpl-{secrets.token_hex(12)}"
     created = int(time.time())
 
@@ -349,7 +310,7 @@ async def completions(request: Request) -> Response:
             "id": reply_id,
             "object": "text_completion",
             "created": created,
-            "model": prepared.model.id,
+            "model": run.model_id,
             "choices": [{"index": 0, "text": text, "logprobs": None, "finish_reason": reason}],
         }
         if usage:
@@ -360,7 +321,9 @@ async def completions(request: Request) -> Response:
     if not stream:
         text = await run.whole()
         reply = (prompt if echo else "") + text
-        return JSONResponse(payload(reply, finish_reason(run.stop_reason), usage=True))
+        return JSONResponse(
+            payload(reply, finish_reason(run.stop_reason), usage=True), headers=run.headers()
+        )
 
     async def events() -> AsyncIterator[bytes]:
         if echo:
@@ -375,7 +338,7 @@ async def completions(request: Request) -> Response:
         yield b"data: [DONE]\n\n"
 
     await run.start()
-    return sse_response(events(), run.close)
+    return sse_response(events(), run.close, run.headers())
 
 
 # -------------------------------------------------------------- embeddings

@@ -27,9 +27,10 @@ from app.backend.engine.types import Event, Failed, Finished, GenerationRequest
 from app.backend.library import LocalModel, ModelNotFound
 from app.backend.privacy import LocalOnlyError
 from app.backend.prompting import PromptBuilder, PromptError, prompt_builder_for
-from app.backend.remote import ChatRequest, RemoteEngine, RemoteError, RemoteModel
+from app.backend.remote import ChatRequest, RemoteEngine, RemoteError, RemoteModel, RouteDecision
 from app.backend.server.admission import Admission, QueueFull
 from app.backend.server.errors import ApiError
+from app.backend.server.fallback import Fallback, router_for
 from app.backend.settings import ServerSettings
 
 log = logging.getLogger(__name__)
@@ -66,6 +67,7 @@ class Generation:
         self.service = service
         self.model_id = model_id
         self.handle: RequestHandle | None = None
+        self.route: RouteDecision | None = None  # set when the request went through a rule
         self.finished = False
         self._loop = loop
         self._queue: asyncio.Queue[Event] = asyncio.Queue()
@@ -77,6 +79,10 @@ class Generation:
             self._loop.call_soon_threadsafe(self._queue.put_nowait, event)
             if isinstance(event, Finished | Failed):
                 self._loop.call_soon_threadsafe(self.release)
+
+    def on_route(self, decision: RouteDecision) -> None:
+        """Where a routed request went (any thread; the last decision wins)."""
+        self.route = decision
 
     def release(self) -> None:
         """Give the admission slot back (once the engine is done with the request)."""
@@ -230,10 +236,12 @@ class ModelService:
     async def submit(
         self,
         model: LocalModel | RemoteRef,
-        engine: EngineClient | RemoteEngine,
+        engine: EngineClient | RemoteEngine | None,
         request: GenerationRequest | ChatRequest,
+        fallback: Fallback | None = None,
     ) -> Generation:
-        """Admit (or 503 when the queue is full) and hand the request to the engine."""
+        """Admit (or 503 when the queue is full) and hand the request to the engine, or to
+        a fallback router when the local model has a rule."""
         if self.closing:
             raise ApiError(503, "The server is stopping.", "server_stopping")
         try:
@@ -247,10 +255,14 @@ class ModelService:
             generation.release()
             raise ApiError(503, "The server is stopping.", "server_stopping")
         request.source = "api"
+        if fallback is not None:
+            await self._submit_routed(generation, model.id, request, fallback)
+            self._handles.add(generation)
+            return generation
         try:
             if isinstance(engine, RemoteEngine):  # noqa: SIM114 - two branches narrow the types
                 generation.handle = engine.submit(request, on_event=generation.on_event)
-            elif isinstance(request, GenerationRequest):
+            elif isinstance(request, GenerationRequest) and engine is not None:
                 generation.handle = engine.submit(request, on_event=generation.on_event)
             else:
                 raise ApiError(400, "A chat request needs a remote model.")
@@ -259,6 +271,40 @@ class ModelService:
             raise ApiError(503, f"The model '{model.id}' is not ready: {exc}") from exc
         self._handles.add(generation)
         return generation
+
+    async def _submit_routed(
+        self,
+        generation: Generation,
+        model_id: str,
+        request: GenerationRequest | ChatRequest,
+        fallback: Fallback,
+    ) -> None:
+        """Through the rule's router, off the loop (a remote engine may read the keyring)."""
+        if not isinstance(request, GenerationRequest):
+            generation.release()
+            raise ApiError(400, "A routed request needs the local model's prompt.")
+        router = router_for(self.core, fallback)
+        try:
+            generation.handle = await asyncio.to_thread(
+                router.submit,
+                model_id,
+                request,
+                messages=fallback.messages,
+                on_event=generation.on_event,
+                on_route=generation.on_route,
+                source="api",
+            )
+        except EngineNotReady as exc:
+            generation.release()
+            raise ApiError(503, f"The model '{model_id}' is not ready: {exc}") from exc
+        except LocalOnlyError as exc:
+            generation.release()
+            raise ApiError(403, str(exc), "local_only") from exc
+        except RemoteError as exc:
+            generation.release()
+            raise ApiError(
+                503, f"The model '{model_id}' could not answer and its fallback failed: {exc}"
+            ) from exc
 
     async def embed(self, model: LocalModel, engine: EngineClient, texts: list[str]) -> Any:
         try:

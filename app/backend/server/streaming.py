@@ -38,9 +38,13 @@ class GenerationStream(StreamingResponse):
     """A stream that always lets go of its generation, even if the body never started."""
 
     def __init__(
-        self, body: AsyncIterator[bytes], media_type: str, on_close: Callable[[], None]
+        self,
+        body: AsyncIterator[bytes],
+        media_type: str,
+        on_close: Callable[[], None],
+        headers: dict[str, str] | None = None,
     ) -> None:
-        super().__init__(body, media_type=media_type, headers=NO_BUFFERING)
+        super().__init__(body, media_type=media_type, headers={**NO_BUFFERING, **(headers or {})})
         self._on_close = on_close
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
@@ -52,12 +56,20 @@ class GenerationStream(StreamingResponse):
             self._on_close()
 
 
-def sse_response(body: AsyncIterator[bytes], on_close: Callable[[], None]) -> StreamingResponse:
-    return GenerationStream(body, "text/event-stream", on_close)
+def sse_response(
+    body: AsyncIterator[bytes],
+    on_close: Callable[[], None],
+    headers: dict[str, str] | None = None,
+) -> StreamingResponse:
+    return GenerationStream(body, "text/event-stream", on_close, headers)
 
 
-def ndjson_response(body: AsyncIterator[bytes], on_close: Callable[[], None]) -> StreamingResponse:
-    return GenerationStream(body, "application/x-ndjson", on_close)
+def ndjson_response(
+    body: AsyncIterator[bytes],
+    on_close: Callable[[], None],
+    headers: dict[str, str] | None = None,
+) -> StreamingResponse:
+    return GenerationStream(body, "application/x-ndjson", on_close, headers)
 
 
 async def unless_disconnected(request: Request, work: Awaitable[T]) -> T:
