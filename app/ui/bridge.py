@@ -6,6 +6,10 @@ Model loads run on a separate loader thread so that Stop and Cancel still get th
 a model is loading. Token events arrive on the engine's pump thread and are re-emitted as
 signals (Qt queues them to the UI thread); replies are saved as they grow, at most every
 ``SAVE_INTERVAL_S``.
+
+Replies leave through ``core.router``: a local model's per-model fallback rule applies, and
+a remote model (chosen in the picker) is sent OpenAI messages; remote model lists are fetched
+on a thread of their own so a slow endpoint never holds up the chat.
 """
 
 from __future__ import annotations
@@ -44,14 +48,23 @@ from app.backend.engine.types import (
 )
 from app.backend.gguf import GGUFError
 from app.backend.library import LocalModel, ModelNotFound
+from app.backend.privacy import LocalOnlyError
 from app.backend.prompting import PromptBuilder, PromptError, prompt_builder_for
 from app.backend.reasoning import split_reasoning
+from app.backend.remote import RemoteError, RouteDecision, is_remote_id
 from app.backend.settings import PerModelSettings, Settings
 from app.backend.structured import SchemaError, check_reply, parse_schema, schema_to_grammar
 from app.backend.templates import TemplateOverride, get_fallback
-from app.backend.usage import Tracking
 from app.ui.chat_bridge.actions import run_action
 from app.ui.chat_bridge.history import as_history, choose_passages, prepare
+from app.ui.chat_bridge.remote_chat import (
+    RemoteChoices,
+    ReplyTarget,
+    cached_choices,
+    choose_target,
+    list_choices,
+    openai_messages,
+)
 
 SAVE_INTERVAL_S = 0.25
 
@@ -83,7 +96,6 @@ class _Reply:
     text: str = ""
     started: float = field(default_factory=time.monotonic)
     reasoning_s: float | None = None
-    tracking: Tracking | None = None  # usage and energy accounting for this reply
 
 
 class Bridge(QObject):
@@ -107,12 +119,17 @@ class Bridge(QObject):
     reply_started = Signal(int, int)  # conversation id, message id
     reply_chunk = Signal(int, str, int)  # message id, text, tokens
     reply_finished = Signal(int, object)  # message id, Message as stored
+    remote_models_listed = Signal(object)  # RemoteChoices for the picker
+    chat_target_changed = Signal(str)  # the remote model the chat uses, "" for none
     error = Signal(str)
 
     def __init__(self, core: HearthCore) -> None:
         super().__init__()
         self.core = core
         self._loader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hearth-loader")
+        self._remote_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hearth-remotes")
+        self._listing = False  # a remote listing is running on the pool
+        self._picked_id: str | None = None  # the local model shown in the picker
         self._reply: _Reply | None = None
         self._builder: PromptBuilder | None = None
         self._model: LocalModel | None = None  # the chat's model once loaded
@@ -134,6 +151,60 @@ class Bridge(QObject):
     @Slot()
     def list_models(self) -> None:
         self.models_listed.emit(self.core.library.scan())
+        self.list_remote_models()
+
+    @Slot()
+    def list_remote_models(self) -> None:
+        """The last remote listing at once, then a fresh one from a pool thread."""
+        local_only = self.core.privacy.local_only
+        if local_only and self._remote_target():
+            self._drop_remote_target()
+        self.remote_models_listed.emit(cached_choices(self.core.remotes, local_only))
+        if local_only or self._listing or not self.core.remotes.endpoints():
+            return
+        self._listing = True
+
+        def fetch() -> None:
+            try:
+                choices = list_choices(self.core.remotes, self.core.privacy.local_only)
+            except Exception as exc:  # a listing must never take the bridge down
+                choices = RemoteChoices(errors={"*": f"Could not list remote models: {exc}"})
+            finally:
+                self._listing = False
+            self.remote_models_listed.emit(choices)
+
+        self._remote_pool.submit(fetch)
+
+    @Slot(str)
+    def pick_model(self, model_id: str) -> None:
+        """The local model shown in the picker: answers (by its fallback) when none is loaded."""
+        self._picked_id = model_id or None
+
+    @Slot(str)
+    def use_remote(self, model_id: str) -> None:
+        """Chat with a remote model: nothing to load, ready at once."""
+        try:
+            self.core.remotes.engine(model_id)  # checks the endpoint and Local only; no network
+        except (RemoteError, LocalOnlyError) as exc:
+            self.error.emit(str(exc))
+            return
+        previous = self._chat_model_id
+        self._chat_model_id = model_id
+        self._model = None
+        self._builder = None
+        if previous and previous != model_id and not is_remote_id(previous):
+            self._loader.submit(self.core.engines.unload, previous)
+        self.chat_target_changed.emit(model_id)
+        self.engine_changed.emit(EngineStatus(EngineState.READY, message=model_id))
+
+    def _remote_target(self) -> str | None:
+        model_id = self._chat_model_id
+        return model_id if model_id and is_remote_id(model_id) else None
+
+    def _drop_remote_target(self) -> None:
+        self._chat_model_id = None
+        self.chat_target_changed.emit("")
+        self.engine_changed.emit(EngineStatus(EngineState.EMPTY))
 
     @Slot(str)
     def load_model(self, model_id: str) -> None:
@@ -194,7 +265,9 @@ class Bridge(QObject):
         self._chat_model_id = model.id
         self._model = None
         self._builder = None
-        if previous and previous != model.id:
+        if previous and is_remote_id(previous):
+            self.chat_target_changed.emit("")
+        elif previous and previous != model.id:
             self.core.engines.unload(previous)
         try:
             engine = self.core.engines.load(model, params, on_progress=self.load_progress.emit)
@@ -227,6 +300,9 @@ class Bridge(QObject):
     @Slot()
     def request_template_info(self) -> None:
         builder, model = self._builder, self._model
+        if self._remote_target():
+            self.error.emit("A remote model is prompted with its server's own chat template.")
+            return
         if builder is None or model is None:
             self.error.emit("Load a model first to see or change its prompt template.")
             return
@@ -278,7 +354,9 @@ class Bridge(QObject):
     @Slot()
     def unload_model(self) -> None:
         model_id = self._chat_model_id
-        if model_id:
+        if model_id and is_remote_id(model_id):
+            self._drop_remote_target()
+        elif model_id:
             self._loader.submit(self.core.engines.unload, model_id)
 
     def _on_engine_status(self, model_id: str, status: EngineStatus) -> None:
@@ -471,8 +549,16 @@ class Bridge(QObject):
     @Slot()
     def stop(self) -> None:
         reply = self._reply
-        if reply is not None and reply.handle is not None:
-            reply.handle.cancel()
+        handle = reply.handle if reply is not None else None
+        if handle is None:
+            return
+        route = getattr(handle, "route", None)
+        if route is not None and route.engine != "local":
+            # Closing a remote stream's socket may wait on its connection: never on the UI
+            # thread, which calls this directly.
+            threading.Thread(target=handle.cancel, name="hearth-stop", daemon=True).start()
+        else:
+            handle.cancel()
 
     def _start_reply(
         self,
@@ -484,9 +570,9 @@ class Bridge(QObject):
         if self._reply is not None:
             self.error.emit("A reply is already being written; stop it first.")
             return
-        engine, builder, model = self.chat_engine, self._builder, self._model
         conversation = self.core.chats.get_conversation(conversation_id)
-        if builder is None or model is None or engine is None or conversation is None:
+        target = self._target()
+        if target is None or conversation is None:
             self.error.emit("No model is loaded. Choose a model at the top and press Load.")
             self.open_conversation(conversation_id)
             return
@@ -496,12 +582,61 @@ class Bridge(QObject):
             ids = [m.id for m in path]
             if continue_id not in ids:
                 return
-            target = path[ids.index(continue_id)]
-            prefix = target.content
+            target_message = path[ids.index(continue_id)]
+            prefix = target_message.content
             path = path[: ids.index(continue_id)]
         elif not isinstance(parent_id, _Unset):
             ids = [m.id for m in path]
             path = path[: ids.index(parent_id) + 1] if parent_id in ids else []
+        if target.kind == "local":
+            prepared = self._prepare_local(conversation, path, prefix)
+        else:
+            prepared = self._prepare_remote(conversation, path, continue_id)
+        if prepared is None:
+            self.open_conversation(conversation_id)
+            return
+        request, messages = prepared
+        if continue_id is not None:
+            message = self.core.chats.reopen_reply(continue_id)
+        else:
+            message = self.core.chats.begin_reply(
+                conversation_id, target.model_id, parent_id=parent_id
+            )
+        reply = _Reply(conversation_id, message.id, schema=conversation.options.json_schema)
+        reply.text = prefix
+        self._reply = reply
+        self.open_conversation(conversation_id)
+        self.reply_started.emit(conversation_id, message.id)
+        try:
+            # The router accounts usage (source "chat") under the engine that answers.
+            reply.handle = self.core.router.submit(
+                target.model_id,
+                request,
+                messages=messages,
+                on_event=self._on_event,
+                on_route=lambda decision: self._on_route(reply, decision),
+                source="chat",
+            )
+        except (EngineNotReady, RemoteError, LocalOnlyError) as exc:
+            self._finish(reply, "error", error=str(exc))
+
+    def _target(self) -> ReplyTarget | None:
+        local_ready = (
+            self._builder is not None and self._model is not None and self.chat_engine is not None
+        )
+        return choose_target(
+            self._chat_model_id,
+            local_ready,
+            self._picked_id,
+            lambda model_id: self.core.settings_store.load().fallback.get(model_id),
+        )
+
+    def _prepare_local(
+        self, conversation: Conversation, path: list[Message], prefix: str
+    ) -> tuple[GenerationRequest, list[dict[str, Any]]] | None:
+        """The loaded model's prompt, and the same chat as messages in case it falls back."""
+        engine, builder = self.chat_engine, self._builder
+        assert engine is not None and builder is not None
         system_prompt = conversation.system_prompt
         n_ctx = engine.status.info.n_ctx if engine.status.info else 4096
         budget = n_ctx - reply_reserve(n_ctx, conversation.sampling.max_tokens)
@@ -523,31 +658,19 @@ class Bridge(QObject):
                     f" {budget} tokens). Start a new chat, shorten the message, or choose"
                     " 'Truncate middle' or 'Rolling window' under Context overflow."
                 )
-                self.open_conversation(conversation_id)
-                return
+                return None
             rendered = builder.render(fit.messages, system_prompt=system_prompt)
         except (PromptError, SchemaError) as exc:
             self.error.emit(str(exc))
-            self.open_conversation(conversation_id)
-            return
+            return None
         except (EngineCallError, EngineNotReady, TimeoutError, OSError) as exc:
             self.error.emit(f"The model could not read the chat: {exc}")
-            self.open_conversation(conversation_id)
-            return
+            return None
         if fit.dropped:
             self.error.emit(
                 f"The chat is longer than the context: {fit.dropped} earlier message(s) were left"
                 " out of this reply (the chat itself is unchanged)."
             )
-        if continue_id is not None:
-            message = self.core.chats.reopen_reply(continue_id)
-        else:
-            message = self.core.chats.begin_reply(conversation_id, model.id, parent_id=parent_id)
-        reply = _Reply(conversation_id, message.id, schema=conversation.options.json_schema)
-        reply.text = prefix
-        self._reply = reply
-        self.open_conversation(conversation_id)
-        self.reply_started.emit(conversation_id, message.id)
         sampling = conversation.sampling
         sampling = SamplingParams.from_dict(
             {**sampling.to_dict(), "stop": [*sampling.stop, *rendered.stop]}
@@ -558,11 +681,39 @@ class Bridge(QObject):
             add_bos=not rendered.starts_with_bos,
             grammar=grammar,
         )
+        return request, openai_messages(system_prompt, fit.messages)
+
+    def _prepare_remote(
+        self, conversation: Conversation, path: list[Message], continue_id: int | None
+    ) -> tuple[GenerationRequest, list[dict[str, Any]]] | None:
+        """OpenAI messages for a remote model (it applies its own template)."""
+        if continue_id is not None:
+            self.error.emit(
+                "Continue works with local models only: a remote model cannot be asked to go"
+                " on from part of a reply. Use Regenerate instead."
+            )
+            return None
+        if conversation.options.json_schema.strip():
+            self.error.emit(
+                "A remote model is not held to the JSON schema: its reply is only checked"
+                " against it."
+            )
+        messages = openai_messages(conversation.system_prompt, as_history(path))
+        # The prompt is never sent: a remote gets ``messages`` on /chat/completions.
+        return GenerationRequest("", conversation.sampling), messages
+
+    def _on_route(self, reply: _Reply, decision: RouteDecision) -> None:
+        """Runs where the router decides (this thread, or a timer/engine thread later)."""
+        if not decision.fell_back:
+            return
+        notice = decision.notice()
         try:
-            reply.tracking = self.core.usage.track("chat", model.id)
-            reply.handle = engine.submit(request, on_event=self._on_event)
-        except EngineNotReady as exc:
-            self._finish(reply, "error", error=str(exc))
+            self.core.chats.update_meta(
+                reply.message_id, route_notice=notice, answered_by=decision.model_id
+            )
+        except ChatStoreError as exc:
+            self.error.emit(str(exc))
+        self.error.emit(notice)  # the chat's notice line, at once; under the reply when done
 
     def _grammar(self, schema_text: str) -> str | None:
         if not schema_text.strip():
@@ -608,11 +759,6 @@ class Bridge(QObject):
     ) -> None:
         self._save_partial(reply)
         self._reply = None
-        if reply.tracking is not None:
-            stats = event.stats if event else None
-            reply.tracking.finish(
-                stats.prompt_tokens if stats else 0, stats.completion_tokens if stats else 0
-            )
         try:
             self.core.chats.finish_reply(
                 reply.message_id,
@@ -671,13 +817,14 @@ class Bridge(QObject):
         self.imported.emit(conversation)
 
     def current_model_id(self) -> str | None:
-        return self._model.id if self._model else None
+        return self._model.id if self._model else self._remote_target()
 
     # ----------------------------------------------------------------- teardown
     def shutdown(self) -> None:
         """Called from the UI thread at exit, after the bridge thread has stopped."""
         self.stop()
         self._loader.shutdown(wait=False, cancel_futures=True)
+        self._remote_pool.shutdown(wait=False, cancel_futures=True)
         self.core.close()
 
     def _guarded(self, action: Any) -> None:

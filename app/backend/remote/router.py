@@ -223,7 +223,11 @@ class _Run:
         request: GenerationRequest | ChatRequest = self.request
         if self.messages is not None:
             request = ChatRequest(self.messages, self.request.sampling, self.source)
-        inner = engine.submit(request, on_event=self._on_remote)
+        try:
+            inner = engine.submit(request, on_event=self._on_remote)
+        except Exception:
+            self._abandon_tracking()  # refused before sending (Local only switched on)
+            raise
         if self.handle.inner is None or self._switched:
             self.handle.inner = inner
         if self.handle.cancelled:

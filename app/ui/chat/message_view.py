@@ -265,6 +265,9 @@ class MessageView(QFrame):
 
     def _extras_html(self, message: Message, c: Colors) -> str:
         parts: list[str] = []
+        routed = message.meta.get("route_notice")  # answered by a fallback model
+        if isinstance(routed, str) and routed:
+            parts.append(f"↪ {html.escape(routed)}")
         for attachment in message.attachments:
             parts.append(f"Attached: {html.escape(attachment.name)}")
         for cite in message.meta.get("citations", []) or []:

@@ -2,6 +2,11 @@
 
 The state is a one-line pill ("Loading 42%", "Ready", "Error"); the long text (an error's
 full message, the model's facts) lives in its tooltip so the bar never wraps.
+
+Remote models (from the endpoints on the Remote engines page) follow the local ones under a
+"Remote · <endpoint>" heading per endpoint; they need no load, so choosing one makes the chat
+use it at once. Local only hides them. Opening the list asks the bridge for a fresh listing
+(on its own thread); what was known last is shown meanwhile.
 """
 
 from __future__ import annotations
@@ -25,13 +30,29 @@ from PySide6.QtWidgets import (
 from app.backend.engine.client import EngineStatus
 from app.backend.engine.types import EngineState
 from app.backend.library import LocalModel
+from app.backend.remote import RemoteModel, is_remote_id, parse_remote_id
+from app.ui.chat_bridge.remote_chat import RemoteChoices
 from app.ui.theme import repolish
 
 NO_MODELS_PLACEHOLDER = "No models yet: run 'make setup' or add a .gguf file"
+REMOTE_HEADING = "Remote · {endpoint}"
+
+
+class _Picker(QComboBox):
+    """A combo box that says when its list is about to open (to refresh remote models)."""
+
+    opening = Signal()
+
+    def showPopup(self) -> None:
+        self.opening.emit()
+        super().showPopup()
 
 
 class ModelBar(QWidget):
     load_requested = Signal(str)
+    remote_chosen = Signal(str)  # a remote model id: use it (no load)
+    model_picked = Signal(str)  # the local model now shown in the picker
+    remotes_refresh_requested = Signal()
     options_requested = Signal(str)
     cancel_load_requested = Signal()
     eject_requested = Signal()
@@ -39,7 +60,7 @@ class ModelBar(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.picker = QComboBox()
+        self.picker = _Picker()
         self.picker.setAccessibleName("Model")
         self.picker.setToolTip("Choose a model to load (Ctrl+L)")
         self.picker.setMinimumContentsLength(24)
@@ -113,6 +134,13 @@ class ModelBar(QWidget):
         layout.addWidget(self.state_label)
         layout.addWidget(self.mode_label)
 
+        self._local: list[LocalModel] = []
+        self._remote = RemoteChoices()
+        self._remote_active: str | None = None  # the remote model the chat uses
+        self._selectable = 0
+        self.picker.opening.connect(self.remotes_refresh_requested)
+        self.picker.activated.connect(self._on_activated)
+        self.picker.currentIndexChanged.connect(self._on_current_changed)
         self.load_button.clicked.connect(self._on_load_clicked)
         self.eject_button.clicked.connect(self.eject_requested)
         self.options_button.clicked.connect(self._on_options_clicked)
@@ -121,13 +149,44 @@ class ModelBar(QWidget):
         self._set_pill("empty", "No model loaded", "Choose a model and press Load.")
         self._apply_state(EngineState.EMPTY)
 
+    def connect_bridge(self, bridge: object) -> None:
+        """Remote models and the picker's choice, wired to the bridge (queued both ways)."""
+        b = bridge
+        self.remotes_refresh_requested.connect(b.list_remote_models)  # type: ignore[attr-defined]
+        self.remote_chosen.connect(b.use_remote)  # type: ignore[attr-defined]
+        self.model_picked.connect(b.pick_model)  # type: ignore[attr-defined]
+        b.remote_models_listed.connect(self.set_remote_models)  # type: ignore[attr-defined]
+        b.chat_target_changed.connect(self.set_remote_active)  # type: ignore[attr-defined]
+
     @Slot(list)
     def set_models(self, models: list[LocalModel]) -> None:
+        self._local = [m for m in models if not m.error]
+        self._rebuild()
+
+    @Slot(object)
+    def set_remote_models(self, choices: RemoteChoices) -> None:
+        self._remote = choices
+        self._rebuild()
+
+    @Slot(str)
+    def set_remote_active(self, model_id: str) -> None:
+        """The chat now answers with this remote model ("" for none)."""
+        self._remote_active = model_id or None
+        if model_id:
+            index = self.picker.findData(model_id)
+            if index >= 0:
+                self.picker.setCurrentIndex(index)
+
+    def remote_ids(self) -> list[str]:
+        """The remote models the picker offers (for tests and accessibility)."""
+        ids = (self.picker.itemData(i) for i in range(self.picker.count()))
+        return [str(d) for d in ids if d and is_remote_id(str(d))]
+
+    def _rebuild(self) -> None:
         current = self.picker.currentData()
+        self.picker.blockSignals(True)
         self.picker.clear()
-        for model in models:
-            if model.error:
-                continue
+        for model in self._local:
             size = (
                 f"{model.size_bytes / 1e9:.1f} GB"
                 if model.size_bytes >= 1e9
@@ -137,12 +196,50 @@ class ModelBar(QWidget):
             self.picker.setItemData(
                 self.picker.count() - 1, f"{size} · {model.path}", Qt.ItemDataRole.ToolTipRole
             )
-        if self.picker.count() == 0:
+        self._selectable = len(self._local)
+        if not self._remote.local_only:
+            self._add_remote_sections()
+        self.picker.blockSignals(False)
+        if self._selectable == 0:
             self.picker.setPlaceholderText(NO_MODELS_PLACEHOLDER)
-        self.empty_card.setVisible(self.picker.count() == 0)
-        index = self.picker.findData(current) if current else 0
-        self.picker.setCurrentIndex(max(index, 0) if self.picker.count() else -1)
+        self.empty_card.setVisible(self._selectable == 0)
+        index = self.picker.findData(current) if current else -1
+        if index < 0:
+            index = 0 if self._local else -1
+        self.picker.setCurrentIndex(index)
+        self._on_current_changed(index)
         self._apply_state(self._state)
+
+    def _add_remote_sections(self) -> None:
+        by_endpoint: dict[str, list[RemoteModel]] = {}
+        for remote in self._remote.models:
+            by_endpoint.setdefault(remote.endpoint, []).append(remote)
+        for name in self._remote.errors:
+            by_endpoint.setdefault(name, [])
+        for endpoint, models in by_endpoint.items():
+            if self.picker.count():
+                self.picker.insertSeparator(self.picker.count())
+            error = self._remote.errors.get(endpoint)
+            heading = REMOTE_HEADING.format(endpoint=endpoint) if endpoint != "*" else "Remote"
+            self._add_heading(heading + (" — no answer" if error else ""), error or "")
+            for model in models:
+                self.picker.addItem(f"{model.model}  ·  Remote · {endpoint}", model.id)
+                self.picker.setItemData(
+                    self.picker.count() - 1,
+                    f"Runs on the remote endpoint '{endpoint}': no load needed; "
+                    "your messages are sent there.",
+                    Qt.ItemDataRole.ToolTipRole,
+                )
+                self._selectable += 1
+
+    def _add_heading(self, text: str, tooltip: str) -> None:
+        """A disabled row that names a section of the list."""
+        self.picker.addItem(text)
+        index = self.picker.count() - 1
+        item = self.picker.model().item(index)  # type: ignore[attr-defined]
+        item.setFlags(Qt.ItemFlag.NoItemFlags)
+        if tooltip:
+            self.picker.setItemData(index, tooltip, Qt.ItemDataRole.ToolTipRole)
 
     def set_models_folder(self, folder: Path | None) -> None:
         """Where a newcomer should put a .gguf file; shown in the no-models card."""
@@ -157,8 +254,12 @@ class ModelBar(QWidget):
         data = self.picker.currentData()
         return str(data) if data else None
 
+    def selected_is_remote(self) -> bool:
+        model_id = self.selected_model_id()
+        return bool(model_id and is_remote_id(model_id))
+
     def has_models(self) -> bool:
-        return self.picker.count() > 0
+        return self._selectable > 0
 
     @Slot(object)
     def set_status(self, status: EngineStatus) -> None:
@@ -169,6 +270,15 @@ class ModelBar(QWidget):
             self.progress.setValue(0)
             self.progress.show()
             self._set_pill("loading", "Loading 0%", f"Loading {name}…")
+        elif status.state is EngineState.READY and self._remote_active:
+            endpoint, model = parse_remote_id(self._remote_active) or ("", self._remote_active)
+            self._set_pill(
+                "ready",
+                "● Remote",
+                f"Replies come from {model} on the remote endpoint '{endpoint}'. "
+                "Nothing is loaded on this computer.",
+            )
+            self._hide_mode()
         elif status.state is EngineState.READY:
             info = status.info
             facts = [name]
@@ -216,7 +326,7 @@ class ModelBar(QWidget):
 
     def _on_options_clicked(self) -> None:
         model_id = self.selected_model_id()
-        if model_id:
+        if model_id and not is_remote_id(model_id):
             self.options_requested.emit(model_id)
 
     def _on_load_clicked(self) -> None:
@@ -224,17 +334,40 @@ class ModelBar(QWidget):
             self.cancel_load_requested.emit()
             return
         model_id = self.selected_model_id()
-        if model_id:
+        if model_id and is_remote_id(model_id):
+            self.remote_chosen.emit(model_id)
+        elif model_id:
             self.load_requested.emit(model_id)
+
+    def _on_activated(self, index: int) -> None:
+        """The user chose a row: a remote model is used at once (it needs no load)."""
+        model_id = self.picker.itemData(index)
+        if model_id and is_remote_id(str(model_id)) and model_id != self._remote_active:
+            self.remote_chosen.emit(str(model_id))
+
+    def _on_current_changed(self, index: int) -> None:
+        model_id = self.picker.itemData(index) if index >= 0 else None
+        if model_id and not is_remote_id(str(model_id)):
+            self.model_picked.emit(str(model_id))
+        self._apply_state(self._state)
 
     def _apply_state(self, state: EngineState) -> None:
         loading = state is EngineState.LOADING
-        self.load_button.setText("Cancel" if loading else "Load")
+        remote = self.selected_is_remote()
+        self.load_button.setText("Cancel" if loading else ("Use" if remote else "Load"))
+        self.load_button.setToolTip(
+            "Chat with this remote model (nothing to load)" if remote and not loading else ""
+        )
         # The call to action is Load only while nothing is loaded.
         wanted = state in (EngineState.EMPTY, EngineState.ERROR)
         self.load_button.setObjectName("primary" if wanted else "")
         repolish(self.load_button)
-        self.load_button.setEnabled(loading or self.picker.count() > 0)
+        self.load_button.setEnabled(loading or self._selectable > 0)
         self.eject_button.setEnabled(state is EngineState.READY)
-        self.options_button.setEnabled(not loading and self.picker.count() > 0)
+        self.eject_button.setToolTip(
+            "Stop using the remote model"
+            if self._remote_active
+            else "Unload the model and free its memory"
+        )
+        self.options_button.setEnabled(not loading and self._selectable > 0 and not remote)
         self.picker.setEnabled(not loading)

@@ -171,6 +171,7 @@ class ChatPage(QWidget):
         self.load_model_with.connect(b.load_model_with)  # type: ignore[attr-defined]
         b.plan_ready.connect(self._on_plan_ready)  # type: ignore[attr-defined]
         b.models_listed.connect(self.model_bar.set_models)  # type: ignore[attr-defined]
+        self.model_bar.connect_bridge(b)  # remote models in the picker
         b.engine_changed.connect(self._on_engine_status)  # type: ignore[attr-defined]
         b.load_progress.connect(self.model_bar.set_progress)  # type: ignore[attr-defined]
         b.prompt_mode_changed.connect(self.model_bar.set_prompt_mode)  # type: ignore[attr-defined]
