@@ -200,16 +200,24 @@ class AuditLog:
         return data if isinstance(data, dict) else None
 
     # --------------------------------------------------------------- export
-    def export_csv(self, dest: Path) -> int:
-        """The log as CSV (hash columns included, so the copy stays checkable); rows written."""
-        entries = self.entries()
+    def csv_text(self) -> str:
+        """The log as CSV (hash columns included, so the copy stays checkable)."""
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow((*FIELDS, "prev", "hash"))
-        for e in entries:
+        for e in self.entries():
             writer.writerow([e.get(k, "") for k in (*FIELDS, "prev", "hash")])
-        dest.write_text(out.getvalue(), encoding="utf-8", newline="")
-        return len(entries)
+        return out.getvalue()
+
+    def jsonl_text(self) -> str:
+        """The log as stored, line for line."""
+        return self.path.read_text(encoding="utf-8") if self.path.exists() else ""
+
+    def export_csv(self, dest: Path) -> int:
+        """``csv_text`` written to ``dest``; returns the rows written."""
+        text = self.csv_text()
+        dest.write_text(text, encoding="utf-8", newline="")
+        return text.count("\n") - 1
 
     def export_jsonl(self, dest: Path) -> int:
         """A byte-for-byte copy of the log (verifiable with the same chain)."""

@@ -25,6 +25,7 @@ SUBCOMMAND_MODULES = (
     "app.cli.serve",
     "app.cli.remote",
     "app.cli.token",
+    "app.cli.usage",
 )
 
 
