@@ -89,6 +89,7 @@ class HearthApp:
         self.usage_page.connect_bridge(self.usage_bridge)
         self.usage_page.remotes_requested.connect(self.show_remotes)
         self.remotes_dialog: RemotesDialog | None = None
+        self.chat.model_bar.remotes_requested.connect(self.show_remotes_for)
 
         hardware, self.hardware = self._hardware_page()
         pages: dict[str, QWidget] = {"Chat": self.chat, "Hardware": hardware}
@@ -154,6 +155,12 @@ class HearthApp:
         self.remotes_dialog.list_requested.emit(True)
         self.remotes_dialog.show()
         self.remotes_dialog.raise_()
+
+    def show_remotes_for(self, model_id: str) -> None:
+        """The remote engines dialog, its fallback form on ``model_id`` (from the chat)."""
+        self.show_remotes()
+        if model_id and self.remotes_dialog is not None:
+            self.remotes_dialog.edit_fallback_for(model_id)
 
     def _on_settings_saved(self, settings: Settings) -> None:
         self.core.settings = settings

@@ -249,15 +249,36 @@ def test_fallback_answers_for_a_local_model_that_is_not_loaded(
         again.close()
 
 
-def test_without_a_fallback_nothing_loaded_is_refused(
+@pytest.mark.qt_log_ignore("This plugin does not support raise")  # the dialog comes forward
+def test_a_fallback_set_from_the_model_bar_answers_when_nothing_is_loaded(
     qtbot, make_app, isolated_home: Path, stub: Stub, no_keyring: None
 ) -> None:
     _home(isolated_home, stub.base_url, fallback=False)
     hearth = make_app()
-    qtbot.waitUntil(lambda: hearth.chat.model_bar.selected_model_id() == LOCAL_ID, timeout=WAIT)
+    bar = hearth.chat.model_bar
+    qtbot.waitUntil(lambda: bar.selected_model_id() == LOCAL_ID, timeout=WAIT)
     _send(qtbot, hearth, "Say something", 6)
     qtbot.waitUntil(lambda: "No model is loaded" in hearth.chat.notice.text(), timeout=WAIT)
-    assert [m.role for m in _messages(hearth)] == ["user"]
+    assert [m.role for m in _messages(hearth)] == ["user"]  # no rule: refused, nothing lost
+
+    bar.remotes_button.click()
+    dialog = hearth.remotes_dialog
+    assert dialog is not None and dialog.isVisible()
+    assert dialog.fb_model.text() == LOCAL_ID
+    qtbot.waitUntil(lambda: dialog.fb_remote.findData(REMOTE_ID) >= 0, timeout=WAIT)
+    dialog.fb_remote.setCurrentIndex(dialog.fb_remote.findData(REMOTE_ID))
+    assert dialog.fb_not_loaded.isChecked()
+    dialog.fb_save.click()
+    store = hearth.core.settings_store
+    qtbot.waitUntil(lambda: LOCAL_ID in store.load().fallback, timeout=WAIT)
+    assert store.load().fallback[LOCAL_ID].remote_model == REMOTE_ID
+    dialog.close()
+
+    hearth.chat.regenerate.emit(hearth.chat.current.id, "", hearth.chat.params.sampling())  # type: ignore[union-attr]
+    _wait_for_reply(qtbot, hearth, 2)
+    reply = _messages(hearth)[-1]
+    assert reply.status == "complete", reply.error
+    assert reply.meta.get("answered_by") == REMOTE_ID
 
 
 def test_local_only_hides_remote_models_and_stops_using_them(

@@ -53,6 +53,7 @@ class ModelBar(QWidget):
     remote_chosen = Signal(str)  # a remote model id: use it (no load)
     model_picked = Signal(str)  # the local model now shown in the picker
     remotes_refresh_requested = Signal()
+    remotes_requested = Signal(str)  # open Remote engines, to set this local model's fallback
     options_requested = Signal(str)
     cancel_load_requested = Signal()
     eject_requested = Signal()
@@ -78,6 +79,12 @@ class ModelBar(QWidget):
         self.eject_button = QPushButton("⏏ Eject")
         self.eject_button.setAccessibleName("Eject model")
         self.eject_button.setToolTip("Unload the model and free its memory")
+        self.remotes_button = QPushButton("☁")
+        self.remotes_button.setAccessibleName("Remote engines and fallback")
+        self.remotes_button.setToolTip(
+            "Remote engines, and a remote model that answers for the selected local model "
+            "when it is not loaded, busy or failing"
+        )
         self.progress = QProgressBar()
         self.progress.setRange(0, 100)
         self.progress.setFixedWidth(90)
@@ -129,6 +136,7 @@ class ModelBar(QWidget):
         layout.addWidget(self.load_button)
         layout.addWidget(self.options_button)
         layout.addWidget(self.eject_button)
+        layout.addWidget(self.remotes_button)
         layout.addSpacing(4)
         layout.addWidget(self.progress)
         layout.addWidget(self.state_label)
@@ -144,6 +152,7 @@ class ModelBar(QWidget):
         self.load_button.clicked.connect(self._on_load_clicked)
         self.eject_button.clicked.connect(self.eject_requested)
         self.options_button.clicked.connect(self._on_options_clicked)
+        self.remotes_button.clicked.connect(self._on_remotes_clicked)
         self._state = EngineState.EMPTY
         self._loading_name = ""
         self._set_pill("empty", "No model loaded", "Choose a model and press Load.")
@@ -328,6 +337,10 @@ class ModelBar(QWidget):
         model_id = self.selected_model_id()
         if model_id and not is_remote_id(model_id):
             self.options_requested.emit(model_id)
+
+    def _on_remotes_clicked(self) -> None:
+        model_id = self.selected_model_id()
+        self.remotes_requested.emit(model_id if model_id and not is_remote_id(model_id) else "")
 
     def _on_load_clicked(self) -> None:
         if self._state is EngineState.LOADING:

@@ -45,6 +45,7 @@ class RemotesDialog(QDialog):
         self.resize(720, 620)
         self.view: RemotesView | None = None
         self._editing: str | None = None
+        self._fallback_for: str | None = None  # a local model to show once the view arrives
 
         self.banner = QLabel("")
         self.banner.setObjectName("notice")
@@ -207,6 +208,9 @@ class RemotesDialog(QDialog):
             self.rules.addItem(item)
             if self.fb_remote.findData(rule.remote_model) < 0:
                 self.fb_remote.addItem(rule.remote_model, rule.remote_model)
+        if self._fallback_for:  # asked for before this view arrived
+            self._show_rule(self._fallback_for)
+            self._fallback_for = None
 
     def clear_form(self) -> None:
         self._editing = None
@@ -232,13 +236,27 @@ class RemotesDialog(QDialog):
         self.key.setPlaceholderText("unchanged (stored)" if stored else "optional")
         self.enabled.setChecked(endpoint.enabled)
 
+    def edit_fallback_for(self, model_id: str) -> None:
+        """Open the fallback form on one local model (from the chat's model bar)."""
+        self._fallback_for = model_id
+        self._show_rule(model_id)
+        self.fb_remote.setFocus()
+
+    def _show_rule(self, model_id: str) -> None:
+        self.fb_model.setText(model_id)
+        rule = self.view.fallback.get(model_id) if self.view is not None else None
+        if rule is not None:
+            self._fill_rule(model_id, rule)
+
     def _on_rule(self, item: QListWidgetItem | None) -> None:
         if item is None or self.view is None:
             return
         model_id = item.data(0x0100)
         rule = self.view.fallback.get(model_id)
-        if rule is None:
-            return
+        if rule is not None:
+            self._fill_rule(model_id, rule)
+
+    def _fill_rule(self, model_id: str, rule: FallbackRule) -> None:
         self.fb_model.setText(model_id)
         self.fb_remote.setCurrentIndex(max(0, self.fb_remote.findData(rule.remote_model)))
         self.fb_not_loaded.setChecked(rule.on_not_loaded)
