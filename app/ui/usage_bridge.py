@@ -16,7 +16,16 @@ from PySide6.QtCore import QObject, Signal, Slot
 
 from app.backend.audit import Verification
 from app.backend.core import HearthCore
-from app.backend.costs import CostReport, build_report, export_csv, load_prices, usage_csv
+from app.backend.costs import (
+    CostReport,
+    PriceTable,
+    build_report,
+    export_csv,
+    load_prices,
+    reset_prices,
+    save_prices,
+    usage_csv,
+)
 from app.backend.remote import Listing, RemoteError
 from app.backend.secrets import SecretBackendUnavailable
 from app.backend.settings import Settings
@@ -52,6 +61,9 @@ class UsageBridge(QObject):
     usage_changed = Signal()  # a record was added (refresh if visible)
     exported = Signal(str)  # a sentence for the status line
     failed = Signal(str)
+    prices_loaded = Signal(object, object)  # PriceTable, a warning or None
+    prices_saved = Signal(str)  # a sentence for the status line
+    prices_failed = Signal(str)
     remotes_ready = Signal(object)  # RemotesView
     remote_tested = Signal(str, object)  # endpoint name, list[str] or an error sentence
     remote_saved = Signal(str)
@@ -116,6 +128,34 @@ class UsageBridge(QObject):
             self.failed.emit(f"Could not export the audit log: {exc}")
             return
         self.exported.emit(f"Audit log exported to {path} ({count} entries).")
+
+    # ----------------------------------------------------------------- prices
+    @Slot()
+    def load_price_table(self) -> None:
+        table, warning = load_prices(self.core.paths.root)
+        self.prices_loaded.emit(table, warning)
+
+    @Slot(object)
+    def save_price_table(self, table: object) -> None:
+        """Write the user's copy (``prices.json`` in the data root); it wins over defaults."""
+        if not isinstance(table, PriceTable):
+            self.prices_failed.emit("Nothing to save: not a price table.")
+            return
+        try:
+            path = save_prices(self.core.paths.root, table)
+        except OSError as exc:
+            self.prices_failed.emit(f"Could not save the prices: {exc.strerror or exc}.")
+            return
+        self.prices_saved.emit(f"Cloud prices saved ({len(table.prices)} models) to {path}.")
+
+    @Slot()
+    def reset_price_table(self) -> None:
+        try:
+            reset_prices(self.core.paths.root)
+        except OSError as exc:
+            self.prices_failed.emit(f"Could not reset the prices: {exc.strerror or exc}.")
+            return
+        self.prices_saved.emit("Cloud prices reset to the shipped defaults.")
 
     # ---------------------------------------------------------------- remotes
     @Slot(bool)

@@ -8,6 +8,7 @@ import logging
 import os
 import tempfile
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -29,14 +30,21 @@ class CloudPrice:
     provider: str
     input_per_mtok: float
     output_per_mtok: float
+    as_of: str = ""  # when this row's price was checked (empty: the table's date)
+    source: str = ""  # where it came from (a URL or a note)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        row: dict[str, Any] = {
             "id": self.id,
             "provider": self.provider,
             "input": self.input_per_mtok,
             "output": self.output_per_mtok,
         }
+        if self.as_of:
+            row["as_of"] = self.as_of
+        if self.source:
+            row["source"] = self.source
+        return row
 
 
 @dataclass
@@ -82,6 +90,8 @@ class PriceTable:
                     str(row.get("provider", "")),
                     _money(row["input"]),
                     _money(row["output"]),
+                    _day(row.get("as_of", "")),
+                    str(row.get("source", "") or ""),
                 )
             except (KeyError, TypeError, ValueError, AttributeError) as exc:
                 raise PriceTableError(f"prices[{i}]: {exc}") from None
@@ -104,6 +114,15 @@ def _money(value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
         raise ValueError(f"not a price: {value!r}")
     return float(value)
+
+
+def _day(value: Any) -> str:
+    """An optional ISO date ("" when absent)."""
+    if value in (None, ""):
+        return ""
+    text = str(value).strip()
+    date.fromisoformat(text)  # ValueError names the bad value
+    return text
 
 
 def default_table() -> PriceTable:

@@ -27,7 +27,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.backend.costs import CostReport
+from app.backend.costs import CostReport, PriceTable
+from app.ui.pages.price_editor import PriceEditor
 from app.ui.pages.usage_charts import LineChart, Series, StackedBarChart, compact
 from app.ui.theme import repolish
 from app.ui.usage_bridge import UsageBridge, UsageView
@@ -84,10 +85,13 @@ class UsagePage(QWidget):
     export_requested = Signal(str, str)  # path, comparison price id
     audit_export_requested = Signal(str)
     remotes_requested = Signal()
+    prices_requested = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.view: UsageView | None = None
+        self.price_editor: PriceEditor | None = None
+        self._bridge: UsageBridge | None = None
         self._pending = QTimer(self)
         self._pending.setSingleShot(True)
         self._pending.setInterval(1000)
@@ -108,9 +112,14 @@ class UsagePage(QWidget):
         self.remotes_button = QPushButton("Remote engines…")
         self.remotes_button.setAccessibleName("Manage remote engines")
         self.remotes_button.clicked.connect(self.remotes_requested)
+        self.prices_button = QPushButton("Cloud prices…")
+        self.prices_button.setAccessibleName("Edit cloud prices")
+        self.prices_button.setToolTip("View and edit the cloud price table the savings use")
+        self.prices_button.clicked.connect(self._open_prices)
         bar = QHBoxLayout()
         bar.addWidget(QLabel("Compare with"))
         bar.addWidget(self.compare)
+        bar.addWidget(self.prices_button)
         bar.addStretch(1)
         bar.addWidget(self.remotes_button)
         bar.addWidget(self.export_button)
@@ -217,6 +226,38 @@ class UsagePage(QWidget):
         bridge.usage_changed.connect(self._on_usage_changed)
         bridge.exported.connect(self.status.setText)
         bridge.failed.connect(self.show_notice)
+        self._bridge = bridge
+        self.prices_requested.connect(bridge.load_price_table)
+        bridge.prices_loaded.connect(self.edit_prices)
+        bridge.prices_saved.connect(self._on_prices_saved)
+
+    @Slot(object, object)
+    def edit_prices(self, table: PriceTable, warning: object) -> None:
+        """Open the price editor on ``table`` (created once, wired to the same bridge)."""
+        if self.price_editor is None:
+            editor = PriceEditor(self)
+            bridge = self._bridge
+            if bridge is not None:
+                editor.save_requested.connect(bridge.save_price_table)
+                editor.reset_requested.connect(bridge.reset_price_table)
+                bridge.prices_saved.connect(editor.saved)
+                bridge.prices_failed.connect(editor.save_failed)
+            self.price_editor = editor
+        self.price_editor.show_table(table, warning if isinstance(warning, str) else None)
+        self.price_editor.show()
+
+    @Slot()
+    def _open_prices(self) -> None:
+        """Bring an open editor forward (keeping what is typed), or load the table afresh."""
+        if self.price_editor is not None and self.price_editor.isVisible():
+            self.price_editor.raise_()
+            return
+        self.prices_requested.emit()
+
+    @Slot(str)
+    def _on_prices_saved(self, message: str) -> None:
+        self.status.setText(message)
+        self.refresh()  # the dashboard's numbers follow the new prices
 
     @Slot()
     def refresh(self) -> None:
