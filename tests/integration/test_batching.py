@@ -67,7 +67,7 @@ def test_cancelling_one_stream_leaves_the_others_running(
     started = time.monotonic()
     handles[1].cancel()
     assert handles[1].done.wait(5)
-    assert time.monotonic() - started < 1.0
+    assert time.monotonic() - started < 2.0
     assert isinstance(handles[1].result, Finished)
     assert handles[1].result.stop_reason == "cancelled"
     assert not handles[0].done.is_set() and not handles[2].done.is_set()

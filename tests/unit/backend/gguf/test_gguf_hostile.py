@@ -130,7 +130,7 @@ def test_absurd_counts(tmp_path: Path, kind: str, words: list[str]) -> None:
     path = write_absurd_counts(tmp_path / f"{kind}.gguf", kind)
     start = time.perf_counter()
     _expect(path, CorruptGGUFError, "damaged", *words)
-    assert time.perf_counter() - start < 0.5
+    assert time.perf_counter() - start < 1.5  # no loop over the absurd count
 
 
 def _tensor(name: str = "w", shape: tuple[int, ...] = (8, 2), typ: int = 0, off: int = 0) -> bytes:
@@ -262,7 +262,7 @@ def test_fuzz_flips_and_truncations(tiny: Path) -> None:
         except GGUFError as e:
             outcome = type(e).__name__
             assert str(e)
-        assert time.perf_counter() - start < 1.0
+        assert time.perf_counter() - start < 2.0
         outcomes[outcome] = outcomes.get(outcome, 0) + 1
     assert outcomes.get("CorruptGGUFError", 0) > 20
     assert outcomes.get("TruncatedGGUFError", 0) > 20

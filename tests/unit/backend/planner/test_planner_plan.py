@@ -56,7 +56,7 @@ def test_70b_plan_is_fast(llama70b: ModelShape) -> None:
     start = time.perf_counter()
     plan = plan_model(header, Resources((22 * GiB, 6 * GiB), 64 * GiB))
     elapsed = time.perf_counter() - start
-    assert elapsed < 0.05, f"{elapsed * 1e3:.1f} ms"
+    assert elapsed < 0.5, f"{elapsed * 1e3:.1f} ms"  # ~5 ms idle; guards against a search blow-up
     assert plan.verdict == "partial"
     assert 40 * GiB < llama70b.weights_bytes < 43 * GiB  # Q4_K_M-like 70B: ~40-42 GiB
 
