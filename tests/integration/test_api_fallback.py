@@ -11,9 +11,13 @@ Ollama routes; and the remote going away mid-stream (a clean error event, the se
 from __future__ import annotations
 
 import json
+import os
+import signal
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import anthropic
 import httpx
@@ -22,13 +26,19 @@ import openai
 import pytest
 from keyring.backends import fail
 
-from app.backend.engine.types import GenerationRequest, SamplingParams, TokenChunk
+from app.backend.engine.types import (
+    Failed,
+    GenerationRequest,
+    LoadParams,
+    SamplingParams,
+    TokenChunk,
+)
 from app.backend.remote import RemoteRegistry
 from app.backend.secrets import SecretStore
 from app.backend.server.request_log import LogEntry
 from app.backend.settings import SettingsStore
 from app.backend.settings.schema import FallbackRule
-from tests.helpers.api_server import TINY, Api, start_api, tiny_home
+from tests.helpers.api_server import TINY, Api, start_api
 from tests.helpers.gguf_factory import write_tiny_llama
 from tests.integration.test_remote_engine import KEY, LONG, REMOTE_ID, Stub, start_stub
 
@@ -54,7 +64,9 @@ def remote(tmp_path: Path) -> Iterator[Stub]:
 
 
 def _home(tmp_path: Path, remote: Stub, rule: FallbackRule | None) -> Path:
-    root = tiny_home(tmp_path / "home")
+    root = tmp_path / "home"
+    # A 4K context, so a long local generation keeps the engine busy for seconds.
+    write_tiny_llama(root / "models" / "acme" / "tiny" / "tiny-F32.gguf", n_ctx_train=4096)
     store = SettingsStore(root / "settings.json")
     registry = RemoteRegistry(store, SecretStore(fallback_path=root / "secrets.json"))
     registry.save("stub", remote.base_url, api_key=KEY, allow_file=True)
@@ -194,6 +206,53 @@ def test_a_busy_local_engine_hands_the_next_request_to_the_remote(
             long.cancel()
         entry = _entries(api, "/v1/chat/completions", 2)[-1]
         assert entry.engine == "remote:stub" and "busy" in entry.fallback
+    finally:
+        api.stop()
+
+
+def test_a_local_engine_failing_before_the_first_token_hands_over_to_the_remote(
+    tmp_path: Path, remote: Stub, no_keyring: None
+) -> None:
+    rule = FallbackRule(remote_model=REMOTE_ID, on_not_loaded=False)  # on_failure is on
+    api = start_api(_home(tmp_path, remote, rule))
+    try:
+        model = api.core.library.resolve(TINY)
+        engine = api.core.engines.load(model, LoadParams(n_ctx=4096, n_parallel=1))
+        long = engine.submit(
+            GenerationRequest("a", SamplingParams(temperature=0, max_tokens=3000), grammar=LONG)
+        )
+        events = long.events(timeout=60)
+        assert isinstance(next(events), TokenChunk)
+        client = openai.OpenAI(base_url=f"{api.url}/v1", api_key="unused", max_retries=0)
+        answers: list[Any] = []
+
+        def ask() -> None:  # queued behind the long request (one sequence): no token yet
+            try:
+                answers.append(
+                    client.chat.completions.with_raw_response.create(
+                        model=TINY, messages=HELLO, max_tokens=6, temperature=0
+                    )
+                )
+            except Exception as exc:
+                answers.append(exc)
+
+        asker = threading.Thread(target=ask)
+        asker.start()
+        deadline = time.monotonic() + 30
+        while engine.in_flight() < 2 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert engine.in_flight() == 2 and engine.engine_pid is not None
+        os.kill(engine.engine_pid, signal.SIGKILL)
+        asker.join(60)
+        [raw] = answers
+        assert not isinstance(raw, Exception), raw
+        assert raw.headers["x-hearth-answered-by"] == REMOTE_ID
+        assert "the local engine failed" in raw.headers["x-hearth-fallback"]
+        assert raw.parse().choices[0].message.content
+        long_final = [e for e in events if not isinstance(e, TokenChunk)][-1]
+        assert isinstance(long_final, Failed) and long_final.engine_crashed
+        entry = _entries(api, "/v1/chat/completions", 1)[-1]
+        assert entry.engine == "remote:stub" and "the local engine failed" in entry.fallback
     finally:
         api.stop()
 

@@ -112,7 +112,11 @@ async def prepare(request: Request, name: Any) -> Prepared:
     """Resolve the named model, make sure it is loaded, and get its prompt builder."""
     name = _model_name(name)
     if isinstance(name, str) and is_remote_id(name):
-        raise ApiError(400, "Remote models do not answer on this endpoint.", "unsupported_model")
+        raise ApiError(
+            400,
+            "Remote models answer chat and completion requests, not this endpoint.",
+            "unsupported_model",
+        )
     return await prepare_model(request, await service_of(request).resolve(name))
 
 
