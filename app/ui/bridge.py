@@ -67,6 +67,8 @@ from app.ui.chat_bridge.remote_chat import (
 )
 
 SAVE_INTERVAL_S = 0.25
+#: At exit, how long a reply being written may take to end and be saved as stopped.
+SHUTDOWN_WAIT_S = 2.0
 
 
 @dataclass(frozen=True)
@@ -166,7 +168,9 @@ class Bridge(QObject):
 
         def fetch() -> None:
             try:
-                choices = list_choices(self.core.remotes, self.core.privacy.local_only)
+                choices = list_choices(
+                    self.core.remotes, self.core.privacy.local_only, self.remote_models_listed.emit
+                )
             except Exception as exc:  # a listing must never take the bridge down
                 choices = RemoteChoices(errors={"*": f"Could not list remote models: {exc}"})
             finally:
@@ -822,7 +826,13 @@ class Bridge(QObject):
     # ----------------------------------------------------------------- teardown
     def shutdown(self) -> None:
         """Called from the UI thread at exit, after the bridge thread has stopped."""
-        self.stop()
+        reply = self._reply
+        if reply is not None and reply.handle is not None:
+            # Cancel here (not on a thread) and let the reply be saved before the store closes.
+            reply.handle.cancel()
+            deadline = time.monotonic() + SHUTDOWN_WAIT_S
+            while self._reply is not None and time.monotonic() < deadline:
+                time.sleep(0.01)
         self._loader.shutdown(wait=False, cancel_futures=True)
         self._remote_pool.shutdown(wait=False, cancel_futures=True)
         self.core.close()

@@ -12,7 +12,7 @@ import logging
 import re
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -242,27 +242,32 @@ class RemoteRegistry:
         with make_client(self._transport) as client:
             return list_models(client, url, headers, name, self._list_timeout_s)
 
-    def list_all(self) -> Listing:
-        """Every enabled endpoint's models, asked in parallel; remembered for ``cached``."""
+    def list_all(self, on_partial: Callable[[Listing], None] | None = None) -> Listing:
+        """Every enabled endpoint's models, asked in parallel; remembered for ``cached``.
+
+        ``on_partial`` gets the listing so far each time an endpoint answers, so a picker
+        need not wait for the slowest endpoint's timeout.
+        """
         enabled = [e for e in self.endpoints() if e.enabled]
-        listing = Listing()
         if not enabled:
-            self._cached = listing
-            return listing
+            self._cached = Listing()
+            return self._cached
         self._check("Remote engines")
 
-        def one(endpoint: RemoteEndpoint) -> tuple[str, list[RemoteModel] | str]:
+        def one(endpoint: RemoteEndpoint) -> list[RemoteModel] | str:
             try:
-                return endpoint.name, self.list_endpoint(endpoint.name)
+                return self.list_endpoint(endpoint.name)
             except Exception as exc:
-                return endpoint.name, str(exc)
+                return str(exc)
 
+        results: dict[str, list[RemoteModel] | str] = {}
         with ThreadPoolExecutor(max_workers=min(8, len(enabled))) as pool:
-            for name, result in pool.map(one, enabled):
-                if isinstance(result, str):
-                    listing.errors[name] = result
-                else:
-                    listing.models.extend(result)
+            futures = {pool.submit(one, e): e.name for e in enabled}
+            for future in as_completed(futures):
+                results[futures[future]] = future.result()
+                if on_partial is not None and len(results) < len(enabled):
+                    on_partial(_merge(enabled, results))
+        listing = _merge(enabled, results)
         self._cached = listing
         return listing
 
@@ -275,3 +280,15 @@ class RemoteRegistry:
             clients, self._clients = list(self._clients.values()), {}
         for client in clients:
             client.close()
+
+
+def _merge(order: list[RemoteEndpoint], results: dict[str, list[RemoteModel] | str]) -> Listing:
+    """The answers so far, in the endpoints' order (so the list never reshuffles)."""
+    listing = Listing()
+    for endpoint in order:
+        result = results.get(endpoint.name)
+        if isinstance(result, str):
+            listing.errors[endpoint.name] = result
+        elif result is not None:
+            listing.models.extend(result)
+    return listing

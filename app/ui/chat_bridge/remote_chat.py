@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from app.backend.privacy import LocalOnlyError
-from app.backend.remote import RemoteModel, RemoteRegistry, is_remote_id
+from app.backend.remote import Listing, RemoteModel, RemoteRegistry, is_remote_id
 from app.backend.settings.schema import FallbackRule
 
 #: "local": the loaded local model; "remote": a remote model chosen in the picker;
@@ -36,12 +36,22 @@ class ReplyTarget:
     model_id: str  # the model the request is submitted for (the router may fall back)
 
 
-def list_choices(registry: RemoteRegistry, local_only: bool) -> RemoteChoices:
-    """Ask every enabled endpoint for its models (network: never on the UI thread)."""
+def list_choices(
+    registry: RemoteRegistry,
+    local_only: bool,
+    on_partial: Callable[[RemoteChoices], None] | None = None,
+) -> RemoteChoices:
+    """Ask every enabled endpoint for its models (network: never on the UI thread);
+    ``on_partial`` hears each endpoint's answer before the slowest one is in."""
     if local_only:
         return RemoteChoices(local_only=True)
+
+    def partial(listing: Listing) -> None:
+        if on_partial is not None:
+            on_partial(RemoteChoices(list(listing.models), dict(listing.errors)))
+
     try:
-        listing = registry.list_all()
+        listing = registry.list_all(partial)
     except LocalOnlyError:  # switched on while we were asking
         return RemoteChoices(local_only=True)
     return RemoteChoices(list(listing.models), dict(listing.errors))
