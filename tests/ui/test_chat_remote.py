@@ -1,5 +1,5 @@
 """Remote models in the Chat: in the picker, streaming a reply, Stop, a remote dying mid-reply,
-hybrid fallback for a local model that is not loaded, and Local only hiding them.
+hybrid fallback (a local model not loaded, or busy), and Local only hiding them.
 
 The remote is a real OpenAI-compatible server on loopback in a second process
 (``tests/helpers/openai_stub_server.py``) streaming the tiny model's real generations; the
@@ -16,7 +16,7 @@ import pytest
 from keyring.backends import fail
 
 from app.backend.core import HearthCore
-from app.backend.engine.types import EngineState, Finished, SamplingParams
+from app.backend.engine.types import EngineState, Finished, GenerationRequest, SamplingParams
 from app.backend.paths import DataPaths
 from app.backend.remote import ChatRequest, RemoteRegistry
 from app.backend.secrets import SecretStore
@@ -25,7 +25,7 @@ from app.backend.settings.schema import FallbackRule
 from app.ui.app import HearthApp
 from app.ui.chat.message_view import MessageView
 from tests.helpers.gguf_factory import write_tiny_llama
-from tests.integration.test_remote_engine import KEY, REMOTE_ID, Stub, start_stub
+from tests.integration.test_remote_engine import KEY, LONG, REMOTE_ID, Stub, start_stub
 
 pytest.importorskip("llama_cpp")
 
@@ -304,3 +304,41 @@ def test_local_only_hides_remote_models_and_stops_using_them(
     qtbot.waitUntil(lambda: not hearth.core.settings.privacy.local_only, timeout=WAIT)
     bar.picker.opening.emit()
     qtbot.waitUntil(lambda: bar.remote_ids() == [REMOTE_ID], timeout=WAIT)
+
+
+def test_a_busy_local_model_falls_back_and_says_so(
+    qtbot, make_app, isolated_home: Path, stub: Stub, no_keyring: None
+) -> None:
+    _home(isolated_home, stub.base_url)
+    rule = FallbackRule(remote_model=REMOTE_ID, on_not_loaded=False, busy_in_flight=1)
+    SettingsStore(DataPaths(isolated_home).settings_file).update(
+        lambda s: s.fallback.__setitem__(LOCAL_ID, rule)
+    )
+    hearth = make_app()
+    bar = hearth.chat.model_bar
+    qtbot.waitUntil(lambda: bar.selected_model_id() == LOCAL_ID, timeout=WAIT)
+    bar.load_button.click()
+    qtbot.waitUntil(lambda: hearth.bridge.chat_status.state is EngineState.READY, timeout=WAIT)
+    qtbot.waitUntil(lambda: bar.mode_label.text() != "", timeout=WAIT)
+    # First a reply from the idle local model: no fallback, no notice.
+    _send(qtbot, hearth, "Say something", 4)
+    _wait_for_reply(qtbot, hearth, 2)
+    local = _messages(hearth)[-1]
+    assert local.status == "complete" and "route_notice" not in local.meta
+    # Another client keeps the local engine busy (seconds of generation).
+    engine = hearth.core.engines.get(LOCAL_ID)
+    assert engine is not None
+    long = GenerationRequest("a", SamplingParams(temperature=0, max_tokens=3000), grammar=LONG)
+    busy = engine.submit(long)
+    try:
+        _send(qtbot, hearth, "And now?", 4)
+        _wait_for_reply(qtbot, hearth, 4)
+    finally:
+        busy.cancel()
+    reply = _messages(hearth)[-1]
+    assert reply.status == "complete", reply.error
+    notice = f"Answered by {REMOTE_ID}: the local engine is busy (1 requests running)."
+    assert reply.meta.get("route_notice") == notice
+    _wait_for_shown(qtbot, hearth, reply.id, notice)
+    _wait_for_shown(qtbot, hearth, local.id, "tok/s")
+    assert "Answered by" not in _reply_text(hearth, local.id)
