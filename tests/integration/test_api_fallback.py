@@ -352,6 +352,13 @@ def test_the_remote_going_away_mid_stream_ends_the_stream_cleanly(
             json={"model": REMOTE_ID, "messages": HELLO, "max_tokens": 4}, timeout=30,
         )  # fmt: skip
         assert gone.status_code == 503 and "Could not reach" in gone.json()["error"]["message"]
+        routed = httpx.post(
+            f"{api.url}/v1/chat/completions",
+            json={"model": TINY, "messages": HELLO, "max_tokens": 4, "stream": True}, timeout=30,
+        )  # fmt: skip
+        assert routed.status_code == 503  # a plain HTTP error: nothing was streamed yet
+        message = routed.json()["error"]["message"]
+        assert f"{TINY} is not loaded; its fallback {REMOTE_ID} failed: Could not reach" in message
         entry = _entries(api, "/v1/chat/completions", 1)[0]
         assert entry.engine == "remote:stub" and "not loaded" in entry.fallback
     finally:

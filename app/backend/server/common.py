@@ -253,9 +253,14 @@ class Run:
         events = self._events
         self._first = await unless_disconnected(self.request, anext(events))
         self._note_route()
-        if isinstance(self._first, Failed):
+        first = self._first
+        if isinstance(first, Failed):
             self.close()
-            raise _failure(self._first)
+            route = self.generation.route
+            if route is not None and route.fell_back:  # say why the remote was asked at all
+                text = f"{route.reason}; its fallback {route.model_id} failed: {first.message}"
+                first = Failed(first.request_id, text, first.engine_crashed)
+            raise _failure(first)
 
     def close(self) -> None:
         if self.generation is not None:

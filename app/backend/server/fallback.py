@@ -7,6 +7,10 @@ token, or sends no token in time. A remote chat endpoint gets the request's mess
 prompt rendered with the local template, and sampling without the local template's stop
 strings (a cloud API allows four stops and would not know them).
 
+A rule that covers "not loaded" wins over loading on demand: the remote answers at once and
+the local model stays unloaded (loading can take minutes; that is what the rule is for).
+Requests that use what a remote is not sent (tools, grammars, JSON formats) never fall back.
+
 Usage is not counted here (``usage=None``): the request log's ``account`` hook records every
 API request once, under the model and engine that answered.
 """
