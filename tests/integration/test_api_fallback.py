@@ -298,6 +298,8 @@ def test_remote_models_answer_on_the_anthropic_and_ollama_routes(
 
         tags = httpx.get(f"{api.url}/api/tags", timeout=30).json()["models"]
         assert [m["name"] for m in tags] == [TINY, REMOTE_ID]
+        shown = httpx.post(f"{api.url}/api/show", json={"model": REMOTE_ID}, timeout=30).json()
+        assert shown["capabilities"] == ["completion"]
         options = {"temperature": 0, "num_predict": 8}
         body = {"model": REMOTE_ID, "messages": HELLO, "options": options}
         whole = httpx.post(f"{api.url}/api/chat", json={**body, "stream": False}, timeout=60)

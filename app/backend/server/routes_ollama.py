@@ -151,9 +151,31 @@ async def ps(request: Request) -> Response:
     return JSONResponse({"models": entries})
 
 
+async def _show_remote(request: Request, name: str) -> Response:
+    """A remote model as ``/api/tags`` lists it: chat only (tools are not forwarded)."""
+    for model in await service_of(request).remote_models():
+        if model.id == name:
+            entry = _remote_entry(model)
+            return JSONResponse(
+                {
+                    "modelfile": f"# Remote model on {model.endpoint}\n",
+                    "parameters": "",
+                    "template": "",
+                    "details": entry["details"],
+                    "model_info": {"general.architecture": "remote", "general.name": name},
+                    "capabilities": ["completion"],
+                    "modified_at": entry["modified_at"],
+                }
+            )
+    raise ApiError(404, f"The model '{name}' does not exist.", "model_not_found")
+
+
 async def show(request: Request) -> Response:
     body = await read_json(request)
-    model = await service_of(request).resolve(body.get("model") or body.get("name"))
+    name = body.get("model") or body.get("name")
+    if isinstance(name, str) and is_remote_id(name):
+        return await _show_remote(request, name)
+    model = await service_of(request).resolve(name)
     annotate(request.scope, model=model.id)
     capabilities = ["completion", "embedding"]
     return JSONResponse(
