@@ -93,6 +93,7 @@ def test_bad_values_are_refused_and_nothing_is_lost(qtbot, core: HearthCore, pag
     editor.table.item(row, 2).setText("abc")
     editor.save_button.click()
     assert editor.error.text() == f"Row {n} (gpt-4o-mini): the input price 'abc' is not a number."
+    assert (editor.table.currentRow(), editor.table.currentColumn()) == (row, 2)  # the bad cell
     editor.table.item(row, 2).setText("0.2")
     editor.table.item(row, 3).setText("-1")
     editor.save_button.click()

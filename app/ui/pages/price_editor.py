@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.backend.costs import PriceTable, PriceTableError, default_table
-from app.backend.costs.editing import COLUMNS, PriceRow, rows_of, table_from_rows
+from app.backend.costs.editing import COLUMNS, PriceRow, RowError, rows_of, table_from_rows
 
 PRICE_COLUMNS = (2, 3)
 DATE_COLUMN = 4
@@ -93,12 +93,11 @@ class PriceEditor(QDialog):
         self.base = table
         self.saving = False
         self.save_button.setEnabled(True)
-        sources = "; ".join(table.sources)
         edited = " You are editing your own copy." if table.user_edited else ""
         self.intro.setText(
             "US dollars per million tokens, input and output priced separately. "
             f"The shipped prices are list prices as of {default_table().as_of}; prices change "
-            f"often, so check the providers' pages ({sources}).{edited}"
+            f"often, so check them at the source given for each row.{edited}"
         )
         self._fill(rows_of(table))
         self.show_error(warning or "")
@@ -174,6 +173,8 @@ class PriceEditor(QDialog):
             table = table_from_rows(rows, self.base)
         except PriceTableError as exc:
             self.show_error(str(exc))
+            if isinstance(exc, RowError):  # put the cursor on the cell to fix
+                self.table.setCurrentCell(exc.row, exc.column)
             return
         self._sending()
         self.save_requested.emit(table)

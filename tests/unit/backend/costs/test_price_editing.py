@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from app.backend.costs import PriceTableError, default_table, load_prices, save_prices
-from app.backend.costs.editing import PriceRow, rows_of, table_from_rows
+from app.backend.costs.editing import COLUMNS, PriceRow, RowError, rows_of, table_from_rows
 
 
 @pytest.mark.parametrize(
@@ -24,9 +24,10 @@ from app.backend.costs.editing import PriceRow, rows_of, table_from_rows
 )  # fmt: skip
 def test_bad_rows_are_refused_with_the_row_and_field(row: PriceRow, message: str) -> None:
     good = PriceRow("a", input="1", output="2")
-    with pytest.raises(PriceTableError) as caught:
+    with pytest.raises(RowError) as caught:
         table_from_rows([good, row], default_table())
     assert str(caught.value) == f"Row 2 ({row.id}): {message}"
+    assert caught.value.row == 1 and 0 <= caught.value.column < len(COLUMNS)
 
 
 def test_a_row_without_a_name_is_refused() -> None:
@@ -41,7 +42,9 @@ def test_an_empty_table_is_refused() -> None:
 
 def test_edited_rows_round_trip_with_dates_and_sources(tmp_path: Path) -> None:
     rows = rows_of(default_table())
-    assert rows[0].as_of == default_table().as_of  # a shipped row shows the table's date
+    # A shipped row shows the table's date and its provider's source.
+    assert rows[0].as_of == default_table().as_of
+    assert (rows[0].provider, rows[0].source) == ("OpenAI", "https://openai.com/api/pricing/")
     rows.append(PriceRow("mine", "Me", "$1,000", " 2.5 ", "2026-01-31", "invoice 7"))
     table = table_from_rows(rows, default_table())
     save_prices(tmp_path, table)
