@@ -13,6 +13,7 @@ from app.backend.engine.types import EngineState
 from app.backend.settings import Settings
 from app.ui.bridge import Bridge
 from app.ui.chat.page import ChatPage
+from app.ui.chat_bridge.remote_chat import RemoteChoices
 from app.ui.main_window import GLYPHS, MainWindow
 from app.ui.models_bridge import ModelsBridge
 from app.ui.pages.coming_soon import ComingSoonPage
@@ -26,7 +27,7 @@ from app.ui.pages.usage import UsagePage
 from app.ui.privacy_badge import LocalOnlyBadge
 from app.ui.server_bridge import ServerBridge
 from app.ui.theme import ThemeManager
-from app.ui.usage_bridge import UsageBridge
+from app.ui.usage_bridge import RemotesView, UsageBridge
 
 PLACEHOLDERS: dict[str, str] = {}
 HARDWARE_WHAT = "Your CPU, memory and GPUs, live usage, and what each model will fit."
@@ -90,6 +91,7 @@ class HearthApp:
         self.usage_page.remotes_requested.connect(self.show_remotes)
         self.remotes_dialog: RemotesDialog | None = None
         self.chat.model_bar.remotes_requested.connect(self.show_remotes_for)
+        self.usage_bridge.remotes_ready.connect(self._remotes_changed)
 
         hardware, self.hardware = self._hardware_page()
         pages: dict[str, QWidget] = {"Chat": self.chat, "Hardware": hardware}
@@ -162,9 +164,16 @@ class HearthApp:
         if model_id and self.remotes_dialog is not None:
             self.remotes_dialog.edit_fallback_for(model_id)
 
+    def _remotes_changed(self, view: RemotesView) -> None:
+        """What the Remote engines dialog just learnt updates the chat's picker too."""
+        listing = view.listing
+        choices = RemoteChoices(list(listing.models), dict(listing.errors), view.local_only)
+        self.chat.model_bar.set_remote_models(choices)
+
     def _on_settings_saved(self, settings: Settings) -> None:
         self.core.settings = settings
         self.privacy_badge.set_on(settings.privacy.local_only)
+        self.chat.model_bar.remotes_refresh_requested.emit()  # Local only may have changed
         self.theme.apply(settings.appearance.theme, settings.appearance.font_size)
         self._apply_chat_settings(settings)
 

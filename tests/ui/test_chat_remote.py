@@ -292,8 +292,7 @@ def test_local_only_hides_remote_models_and_stops_using_them(
     page.editors["privacy.local_only"].set(True)
     page.save()
     qtbot.waitUntil(lambda: hearth.core.settings.privacy.local_only, timeout=WAIT)
-    bar.picker.opening.emit()  # what opening the list does (a real popup warns offscreen)
-    qtbot.waitUntil(lambda: bar.remote_ids() == [], timeout=WAIT)
+    qtbot.waitUntil(lambda: bar.remote_ids() == [], timeout=WAIT)  # gone on saving
     rows = [bar.picker.itemText(i) for i in range(bar.picker.count())]
     assert rows == [LOCAL_ID]
     qtbot.waitUntil(lambda: hearth.bridge.chat_status.state is EngineState.EMPTY, timeout=WAIT)
@@ -302,7 +301,6 @@ def test_local_only_hides_remote_models_and_stops_using_them(
     page.editors["privacy.local_only"].set(False)
     page.save()
     qtbot.waitUntil(lambda: not hearth.core.settings.privacy.local_only, timeout=WAIT)
-    bar.picker.opening.emit()
     qtbot.waitUntil(lambda: bar.remote_ids() == [REMOTE_ID], timeout=WAIT)
 
 
@@ -342,3 +340,26 @@ def test_a_busy_local_model_falls_back_and_says_so(
     _wait_for_shown(qtbot, hearth, reply.id, notice)
     _wait_for_shown(qtbot, hearth, local.id, "tok/s")
     assert "Answered by" not in _reply_text(hearth, local.id)
+
+
+@pytest.mark.qt_log_ignore("This plugin does not support raise")  # the dialog comes forward
+def test_an_endpoint_turned_on_in_remote_engines_appears_in_the_picker(
+    qtbot, make_app, isolated_home: Path, stub: Stub, no_keyring: None
+) -> None:
+    _home(isolated_home, stub.base_url)
+    store = SettingsStore(DataPaths(isolated_home).settings_file)
+    store.update(lambda s: setattr(s.remotes[0], "enabled", False))
+    hearth = make_app()
+    bar = hearth.chat.model_bar
+    qtbot.waitUntil(lambda: bar.selected_model_id() == LOCAL_ID, timeout=WAIT)
+    assert bar.remote_ids() == []  # turned off: not offered
+    bar.remotes_button.click()
+    dialog = hearth.remotes_dialog
+    assert dialog is not None
+    qtbot.waitUntil(lambda: dialog.endpoints.count() == 1, timeout=WAIT)
+    dialog.endpoints.setCurrentRow(0)
+    assert dialog.name.text() == "stub" and not dialog.enabled.isChecked()
+    dialog.enabled.setChecked(True)
+    dialog.save_button.click()  # the key stays as stored
+    qtbot.waitUntil(lambda: bar.remote_ids() == [REMOTE_ID], timeout=WAIT)
+    dialog.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from PySide6.QtCore import Qt
 
 from app.backend.engine.client import EngineStatus
@@ -98,3 +99,16 @@ def test_only_remote_models_is_not_an_empty_library(qtbot) -> None:
     bar.set_remote_models(RemoteChoices([RemoteModel("lab", "llama-70b")]))
     assert not bar.empty_card.isVisibleTo(bar) and bar.has_models()
     assert bar.load_button.isEnabled()
+
+
+@pytest.mark.qt_log_ignore("This plugin does not support")  # offscreen: no raise, no grab
+def test_opening_the_list_asks_for_fresh_remote_models(qtbot, tmp_path: Path) -> None:
+    bar = ModelBar()
+    qtbot.addWidget(bar)
+    bar.show()
+    bar.set_models([_local(tmp_path)])
+    asked: list[bool] = []
+    bar.remotes_refresh_requested.connect(lambda: asked.append(True))
+    bar.picker.showPopup()
+    bar.picker.hidePopup()
+    assert asked == [True]
