@@ -210,6 +210,53 @@ def test_a_busy_local_engine_hands_the_next_request_to_the_remote(
         api.stop()
 
 
+def test_a_busy_request_does_not_wait_in_the_local_line(
+    tmp_path: Path, remote: Stub, no_keyring: None
+) -> None:
+    """One API slot per model (max_parallel 1) and a threshold of 2: the request that finds
+    2 running goes to the remote at once instead of queueing for the local slot."""
+    rule = FallbackRule(remote_model=REMOTE_ID, on_not_loaded=False, busy_in_flight=2)
+    root = _home(tmp_path, remote, rule)
+    SettingsStore(root / "settings.json").update(lambda s: setattr(s.server, "max_parallel", 1))
+    api = start_api(root)
+    try:
+        assert api.core.settings.server.max_parallel == 1
+        model = api.core.library.resolve(TINY)
+        engine = api.core.engines.load(model, LoadParams(n_ctx=4096, n_parallel=1))
+        long = engine.submit(
+            GenerationRequest("a", SamplingParams(temperature=0, max_tokens=3000), grammar=LONG)
+        )
+        events = long.events(timeout=60)
+        assert isinstance(next(events), TokenChunk)
+        client = openai.OpenAI(base_url=f"{api.url}/v1", api_key="unused", max_retries=0)
+        first: list[Any] = []
+        queued = threading.Thread(
+            target=lambda: first.append(
+                client.chat.completions.with_raw_response.create(
+                    model=TINY, messages=HELLO, max_tokens=4, temperature=0
+                )
+            )
+        )
+        queued.start()  # 1 running < 2: local, takes the one API slot, waits in the engine
+        deadline = time.monotonic() + 30
+        while engine.in_flight() < 2 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert engine.in_flight() == 2
+        try:
+            busy = client.chat.completions.with_raw_response.create(
+                model=TINY, messages=HELLO, max_tokens=4, temperature=0, timeout=30
+            )
+            assert busy.headers["x-hearth-answered-by"] == REMOTE_ID
+            assert "busy (2 requests running)" in busy.headers["x-hearth-fallback"]
+            assert engine.in_flight() == 2 and not first  # the long one still holds the engine
+        finally:
+            long.cancel()
+        queued.join(60)
+        assert first and first[0].headers["x-hearth-answered-by"] == TINY
+    finally:
+        api.stop()
+
+
 def test_a_local_engine_failing_before_the_first_token_hands_over_to_the_remote(
     tmp_path: Path, remote: Stub, no_keyring: None
 ) -> None:

@@ -112,6 +112,25 @@ class Generation:
         self.service.core.engines.touch(self.model_id)
 
 
+def admission_key(model_id: str, fallback: Fallback | None) -> str:
+    """Whose slots a request takes: the local model's, or the remote's when its rule will
+    send it there anyway (not loaded, or busy past the threshold).
+
+    Deciding before admission matters: a busy request must not wait in the local model's
+    line (up to ``max_parallel`` running) only to be sent away once a slot frees. The router
+    checks again when the request is handed over; the two agree but for a request that
+    ends in between, and then one request runs locally under the remote's slot.
+    """
+    if fallback is None:
+        return model_id
+    rule, local = fallback.rule, fallback.local
+    if local is None:
+        return rule.remote_model if rule.on_not_loaded else model_id
+    if rule.busy_in_flight > 0 and local.in_flight() >= rule.busy_in_flight:
+        return rule.remote_model
+    return model_id
+
+
 class ModelService:
     """Owned by one server; every method runs on the server's event loop unless noted."""
 
@@ -244,13 +263,14 @@ class ModelService:
         a fallback router when the local model has a rule."""
         if self.closing:
             raise ApiError(503, "The server is stopping.", "server_stopping")
+        key = admission_key(model.id, fallback)
         try:
-            await self.admission.acquire(model.id)
+            await self.admission.acquire(key)
         except QueueFull as exc:
             raise ApiError(
                 503, "The server is busy: too many requests are waiting. Retry shortly.", "busy"
             ) from exc
-        generation = Generation(self, model.id, asyncio.get_running_loop())
+        generation = Generation(self, key, asyncio.get_running_loop())
         if self.closing:
             generation.release()
             raise ApiError(503, "The server is stopping.", "server_stopping")
