@@ -304,6 +304,49 @@ def test_a_local_engine_failing_before_the_first_token_hands_over_to_the_remote(
         api.stop()
 
 
+def test_no_first_token_in_time_moves_a_streamed_request_to_the_remote(
+    tmp_path: Path, remote: Stub, no_keyring: None
+) -> None:
+    rule = FallbackRule(remote_model=REMOTE_ID, on_not_loaded=False, first_token_timeout_s=1.0)
+    api = start_api(_home(tmp_path, remote, rule))
+    try:
+        model = api.core.library.resolve(TINY)
+        engine = api.core.engines.load(model, LoadParams(n_ctx=4096, n_parallel=1))
+        long = engine.submit(
+            GenerationRequest("a", SamplingParams(temperature=0, max_tokens=3000), grammar=LONG)
+        )
+        events = long.events(timeout=60)
+        assert isinstance(next(events), TokenChunk)
+        body = {"model": TINY, "messages": HELLO, "max_tokens": 6, "temperature": 0,
+                "stream": True}  # fmt: skip
+        started = time.monotonic()
+        try:
+            with httpx.stream(
+                "POST", f"{api.url}/v1/chat/completions", json=body, timeout=60
+            ) as response:
+                waited = time.monotonic() - started
+                assert response.headers["x-hearth-answered-by"] == REMOTE_ID
+                assert (
+                    "no token from the local engine within 1 s"
+                    in (response.headers["x-hearth-fallback"])
+                )
+                lines = [ln[6:] for ln in response.iter_lines() if ln.startswith("data: ")]
+            deadline = time.monotonic() + 10
+            while engine.in_flight() > 1 and time.monotonic() < deadline:
+                time.sleep(0.02)
+            assert engine.in_flight() == 1  # the local attempt was withdrawn; the long one runs
+        finally:
+            long.cancel()
+        assert 1.0 <= waited < 20
+        assert lines[-1] == "[DONE]"
+        text = "".join(
+            json.loads(ln)["choices"][0]["delta"].get("content") or "" for ln in lines[:-1]
+        )
+        assert text
+    finally:
+        api.stop()
+
+
 def test_remote_models_answer_on_the_anthropic_and_ollama_routes(
     tmp_path: Path, remote: Stub, no_keyring: None
 ) -> None:
