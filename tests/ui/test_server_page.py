@@ -157,3 +157,20 @@ def test_screenshot(qtbot, page, theme: str) -> None:  # type: ignore[no-untyped
         assert server_page.grab().save(str(SHOTS / f"server-page-{theme}.png"))
     finally:
         ThemeManager(app).apply("light")  # what the other UI tests leave behind too
+
+
+def test_a_fallback_answer_is_marked_in_the_request_log(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from app.backend.server.request_log import LogEntry
+
+    page = ServerPage(str(tmp_path))
+    qtbot.addWidget(page)
+    notice = "Answered by remote:stub/tiny: acme/tiny/F32 is not loaded."
+    path = "/v1/chat/completions"
+    page.add_log_entries([
+        LogEntry(1.0, "127.0.0.1", "POST", path, 200, 12.0, "acme/tiny/F32").to_dict(),
+        LogEntry(2.0, "127.0.0.1", "POST", path, 200, 15.0, "remote:stub/tiny",
+                 engine="remote:stub", fallback=notice).to_dict(),
+    ])  # fmt: skip
+    local, moved = page.log_table.item(0, 4), page.log_table.item(1, 4)
+    assert local.text() == "acme/tiny/F32" and not local.toolTip()
+    assert moved.text() == "remote:stub/tiny (fallback)" and moved.toolTip() == notice

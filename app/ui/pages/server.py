@@ -384,7 +384,7 @@ class ServerPage(QWidget):
                 entry["client"],
                 entry["method"],
                 entry["path"],
-                entry["model"],
+                f"{entry['model']} (fallback)" if entry.get("fallback") else entry["model"],
                 str(entry["tokens_in"] or ""),
                 str(entry["tokens_out"] or ""),
                 f"{entry['duration_ms']:.0f} ms",
@@ -394,6 +394,8 @@ class ServerPage(QWidget):
                 item = QTableWidgetItem(value)
                 if entry.get("prompt") and column == 3:
                     item.setToolTip(entry["prompt"][:1000])
+                if entry.get("fallback") and column == 4:
+                    item.setToolTip(entry["fallback"])  # "Answered by …: … is not loaded."
                 table.setItem(row, column, item)
         excess = table.rowCount() - MAX_ROWS
         for _ in range(max(0, excess)):
