@@ -105,17 +105,19 @@ def render_markdown(
     return Rendered(body, blocks)
 
 
-def stable_prefix_length(text: str) -> int:
-    """Where the finished blocks of a streaming message end (0 if none yet).
+def stable_prefix_length(text: str, start: int = 0) -> int:
+    """Where the finished blocks of a streaming message end (``start`` if none yet).
 
     A block is finished once a blank line follows it outside a code fence; everything before
     that point renders the same however the message continues (near enough: a loose list may
-    join up, which the final render corrects)."""
+    join up, which the final render corrects). ``start`` must be an earlier answer of this
+    function (outside any fence): only the text after it is scanned, so a streaming reply
+    costs the same per check at 50 kB as at 1 kB."""
     in_fence = False
     fence = ""
-    stable = 0
-    pos = 0
-    for line in text.splitlines(keepends=True):
+    stable = start
+    pos = start
+    for line in text[start:].splitlines(keepends=True):
         stripped = line.lstrip()
         if not in_fence and (stripped.startswith("```") or stripped.startswith("~~~")):
             in_fence, fence = True, stripped[:3]
@@ -127,3 +129,17 @@ def stable_prefix_length(text: str) -> int:
             stable = pos + len(line)
         pos += len(line)
     return stable
+
+
+#: Fence languages whose lexers are loaded ahead of time (the first use of each imports it).
+WARM_LANGUAGES = ("python", "javascript", "typescript", "bash", "json", "c", "cpp", "rust")
+
+
+def warm_up(languages: tuple[str, ...] = WARM_LANGUAGES) -> None:
+    """Do the first-use work (imports of Pygments lexers, cmark extensions) ahead of time.
+
+    Measured: the first code block of a session took ~90 ms to render, later ones ~1 ms; the
+    UI runs this on a background thread at start so a streaming reply never pays it."""
+    sample = "| a |\n|---|\n| 1 |\n\n" + "".join(f"```{lang}\nx = 1\n```\n\n" for lang in languages)
+    for dark in (False, True):
+        render_markdown(sample, MarkdownStyle(dark=dark))

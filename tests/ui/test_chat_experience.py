@@ -66,7 +66,7 @@ def test_streaming_appends_then_renders_markdown(qtbot) -> None:
         transcript.append_chunk(2, piece, 1)
     view = transcript.view_for(2)
     assert view is not None
-    qtbot.waitUntil(lambda: "end" in view.body.toPlainText(), timeout=2000)
+    qtbot.waitUntil(lambda: "end" in view.plain_text(), timeout=2000)
     qtbot.waitUntil(lambda: "<table" in view.body.toHtml(), timeout=2000)  # the code block
     assert "hmm" not in view.body.toPlainText() and "**" not in view.body.toPlainText()
     assert view.code_blocks == ["x = 1\n"]
@@ -82,11 +82,17 @@ def test_a_long_chat_materialises_only_the_latest_page(qtbot) -> None:
         for i in range(1, 2001)
     ]
     transcript.show_messages(messages)
-    assert len(transcript.views) == FIRST_PAGE
+    # The screenful is built at once, the rest of the first page in later turns.
+    assert 2 <= len(transcript.views) <= FIRST_PAGE
     assert transcript.views[-1].message.id == 2000
+    qtbot.waitUntil(lambda: len(transcript.views) == FIRST_PAGE, timeout=5_000)
     assert str(2000 - FIRST_PAGE) in transcript.more_button.text()
     transcript.more_button.click()
+    qtbot.waitUntil(lambda: len(transcript.views) == FIRST_PAGE + PAGE, timeout=5_000)
+    qtbot.wait(50)  # and no further than asked
     assert len(transcript.views) == FIRST_PAGE + PAGE
+    ids = [view.message.id for view in transcript.views]
+    assert ids == list(range(2001 - FIRST_PAGE - PAGE, 2001))
 
 
 def test_versions_edit_and_delete_from_the_message_buttons(
@@ -306,3 +312,32 @@ def test_presets_apply_and_shortcuts_switch_chats(qtbot, make_app) -> None:
     )
     assert Qt.Key.Key_Escape  # Esc is the stop shortcut
     assert page.shortcuts["stop"].key().toString() == "Esc"
+
+
+def test_a_long_streamed_reply_is_frozen_in_segments_in_order(qtbot) -> None:
+    from app.ui.chat.message_view import SEGMENT_CHARS
+
+    transcript = Transcript()
+    qtbot.addWidget(transcript)
+    transcript.show_messages([Message(1, 1, "user", "go", "complete", 0.0)])
+    transcript.begin_stream(2)
+    view = transcript.view_for(2)
+    assert view is not None
+    blocks = [f"Paragraph {i} " + "word " * 60 + f"\n\n```py\nx = {i}\n```\n\n" for i in range(60)]
+    for block in blocks:
+        transcript.append_chunk(2, block, 1)
+        transcript._flush()
+        view.rerender()
+    transcript.end_stream()
+    # Several documents, none much over the segment size, together the whole reply in order.
+    assert len(view.bodies()) > 2
+    assert all(b.document().characterCount() < 2 * SEGMENT_CHARS for b in view.bodies())
+    text = "\n".join(b.toPlainText() for b in view.bodies())
+    positions = [text.index(f"Paragraph {i} ") for i in range(60)]
+    assert positions == sorted(positions) and "```" not in text
+    assert view.code_blocks == [f"x = {i}\n" for i in range(60)]
+    view.bodies()[-1].anchorClicked.emit(QUrl(f"{COPY_SCHEME}:59"))
+    assert QGuiApplication.clipboard().text() == "x = 59\n"
+    # Reopened, the same reply renders into one document.
+    view.set_message(Message(2, 1, "assistant", "".join(blocks), "complete", 0.0), force=True)
+    assert view.bodies() == [view.body] and "Paragraph 59" in view.body.toPlainText()

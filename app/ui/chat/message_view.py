@@ -1,10 +1,12 @@
 """One message of the transcript: header, collapsible reasoning, Markdown body, stats, actions.
 
-While a reply streams, tokens are appended as plain text at the end of the body (a fraction
+While a reply streams, tokens are appended as plain text to a small "tail" view (a fraction
 of a millisecond), and ``rerender`` (called every ~200 ms) turns the text into Markdown in
 two parts: blocks that can no longer change (a blank line outside a code fence follows
-them) are rendered once and frozen; only the open tail is re-rendered. The whole message is
-rendered once more when the reply ends.
+them) are rendered once and appended to the frozen part; only the open tail is re-rendered,
+in its own small document. The frozen part is split into segments of ``SEGMENT_CHARS``, so
+appending to it costs the same at 50 kB as at 1 kB (a QTextDocument's incremental layout
+and paint grow with its size). When the reply ends the tail is frozen too.
 """
 
 from __future__ import annotations
@@ -44,6 +46,11 @@ from app.backend.reasoning import format_duration, split_reasoning
 from app.ui.chat.render_html import header_html, stats_html
 from app.ui.theme import Colors, current_colors
 
+#: Characters of open tail (text after the last finished block) re-rendered while streaming.
+TAIL_RENDER_LIMIT = 6_000
+#: A streaming reply's frozen text goes into a new document after this many characters.
+SEGMENT_CHARS = 8_000
+
 
 def markdown_style(c: Colors) -> MarkdownStyle:
     return MarkdownStyle(
@@ -69,6 +76,7 @@ class _Body(QTextBrowser):
         self.setOpenLinks(False)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.document().setDocumentMargin(0)
+        self.document().setUndoRedoEnabled(False)  # streaming edits would pile up undo steps
         self.viewport().setAutoFillBackground(False)  # the message's background shows through
         # Overrides the app's input-box look (border, padding), which would also clip the text.
         self.setStyleSheet("QTextBrowser { background: transparent; border: none; padding: 0; }")
@@ -119,18 +127,10 @@ class MessageView(QFrame):
         self.code_blocks: list[str] = []
         self.header = QLabel()
         self.header.setTextFormat(Qt.TextFormat.RichText)
-        self.versions = QLabel()
-        self.versions.setObjectName("muted")
-        self.prev_button = _tool("‹", "Previous version", "Show the previous version")
-        self.next_button = _tool("›", "Next version", "Show the next version")
-        self.reasoning_button = _tool("", "Reasoning", "Show or hide the model's reasoning")
-        self.reasoning_button.setCheckable(True)
-        self.reasoning_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
-        self.reasoning = QLabel()
-        self.reasoning.setObjectName("reasoning")
-        self.reasoning.setWordWrap(True)
-        self.reasoning.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.reasoning.hide()
+        # Version arrows and the reasoning toggle are built when a message needs them: every
+        # widget costs ~1 ms of style polish when a chat opens, and most messages have neither.
+        self._versions: tuple[QToolButton, QLabel, QToolButton] | None = None
+        self._reasoning: tuple[QToolButton, QLabel] | None = None
         self.body = _Body()
         self.body.setAccessibleName("Message text")
         self.footer = QLabel()
@@ -148,9 +148,7 @@ class MessageView(QFrame):
         top.setSpacing(4)
         top.addWidget(self.header)
         top.addStretch(1)
-        top.addWidget(self.prev_button)
-        top.addWidget(self.versions)
-        top.addWidget(self.next_button)
+        self._top = top
         actions = QHBoxLayout()
         actions.setSpacing(2)
         for button in (
@@ -166,8 +164,6 @@ class MessageView(QFrame):
         layout.setContentsMargins(12, 8, 12, 6)
         layout.setSpacing(2)
         layout.addLayout(top)
-        layout.addWidget(self.reasoning_button, 0, Qt.AlignmentFlag.AlignLeft)
-        layout.addWidget(self.reasoning)
         layout.addWidget(self.body)
         layout.addWidget(self.footer)
         layout.addLayout(actions)
@@ -178,19 +174,70 @@ class MessageView(QFrame):
         self.regenerate_button.clicked.connect(lambda: self.action.emit("regenerate", mid))
         self.continue_button.clicked.connect(lambda: self.action.emit("continue", mid))
         self.delete_button.clicked.connect(lambda: self.action.emit("delete", mid))
-        self.prev_button.clicked.connect(lambda: self.action.emit("previous", mid))
-        self.next_button.clicked.connect(lambda: self.action.emit("next", mid))
-        self.reasoning_button.toggled.connect(self.reasoning.setVisible)
         self.body.copy_block.connect(self._copy_block)
         self._layout = layout
         self.edit_box: QWidget | None = None  # built on first Edit: most messages never are
+        self._hidden_for_edit: list[_Body] = []
         self._streaming = False
         self._raw = ""
         self._frozen = 0  # characters of the answer rendered for good while streaming
-        self._tail_pos = 0  # where the open tail starts in the document
         self._dirty = False
         self._rendered: str | None = None  # the text the body shows, rendered
+        self._segments: list[_Body] = []  # frozen parts of a long streamed reply, after body
+        self.tail: _Body | None = None  # the open end of a streaming reply (built on first use)
         self.set_message(message)
+
+    # ------------------------------------------------------------------ built on demand
+    def _version_widgets(self) -> tuple[QToolButton, QLabel, QToolButton]:
+        if self._versions is None:
+            mid = self.message.id
+            previous = _tool("‹", "Previous version", "Show the previous version")
+            label = QLabel()
+            label.setObjectName("muted")
+            following = _tool("›", "Next version", "Show the next version")
+            previous.clicked.connect(lambda: self.action.emit("previous", mid))
+            following.clicked.connect(lambda: self.action.emit("next", mid))
+            for widget in (previous, label, following):
+                self._top.addWidget(widget)
+            self._versions = (previous, label, following)
+        return self._versions
+
+    @property
+    def prev_button(self) -> QToolButton:
+        return self._version_widgets()[0]
+
+    @property
+    def versions(self) -> QLabel:
+        return self._version_widgets()[1]
+
+    @property
+    def next_button(self) -> QToolButton:
+        return self._version_widgets()[2]
+
+    def _reasoning_widgets(self) -> tuple[QToolButton, QLabel]:
+        if self._reasoning is None:
+            button = _tool("", "Reasoning", "Show or hide the model's reasoning")
+            button.setCheckable(True)
+            button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+            label = QLabel()
+            label.setObjectName("reasoning")
+            label.setWordWrap(True)
+            label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            label.hide()
+            button.toggled.connect(label.setVisible)
+            at = self._layout.indexOf(self.body)
+            self._layout.insertWidget(at, button, 0, Qt.AlignmentFlag.AlignLeft)
+            self._layout.insertWidget(at + 1, label)
+            self._reasoning = (button, label)
+        return self._reasoning
+
+    @property
+    def reasoning_button(self) -> QToolButton:
+        return self._reasoning_widgets()[0]
+
+    @property
+    def reasoning(self) -> QLabel:
+        return self._reasoning_widgets()[1]
 
     # ------------------------------------------------------------------ whole message
     def key(self) -> tuple[object, ...]:
@@ -206,11 +253,12 @@ class MessageView(QFrame):
         c = current_colors()
         self.header.setText(header_html(message, c))
         many = message.alternatives > 1
-        for widget in (self.prev_button, self.versions, self.next_button):
-            widget.setVisible(many)
-        self.versions.setText(f"{message.alternative_index + 1}/{message.alternatives}")
-        self.prev_button.setEnabled(message.alternative_index > 0)
-        self.next_button.setEnabled(message.alternative_index < message.alternatives - 1)
+        if many or self._versions is not None:
+            for widget in self._version_widgets():
+                widget.setVisible(many)
+            self.versions.setText(f"{message.alternative_index + 1}/{message.alternatives}")
+            self.prev_button.setEnabled(message.alternative_index > 0)
+            self.next_button.setEnabled(message.alternative_index < message.alternatives - 1)
         assistant = message.role == "assistant"
         for button in (self.regenerate_button, self.continue_button, self.delete_button):
             button.setEnabled(message.status != "streaming")
@@ -228,6 +276,7 @@ class MessageView(QFrame):
             split = split_reasoning(message.content)
             self._set_reasoning(split.reasoning, message.meta.get("reasoning_s"), split.thinking)
             rendered = render_markdown(self._answer_text(split.answer), markdown_style(c))
+            self._drop_stream_parts()
             self.code_blocks = rendered.code_blocks
             self.body.setHtml(rendered.html)
             self._rendered = message.content
@@ -243,11 +292,14 @@ class MessageView(QFrame):
 
     def _set_user_body(self, message: Message, c: Colors) -> None:
         text = html.escape(message.content.rstrip()).replace("\n", "<br>")
+        self._drop_stream_parts()
         self.code_blocks = []
         self.body.setHtml(f'<p style="color:{c.text}">{text}</p>')
 
     def _set_reasoning(self, text: str, seconds: object, thinking: bool) -> None:
         has = bool(text.strip()) or thinking
+        if not has and self._reasoning is None:
+            return
         self.reasoning_button.setVisible(has)
         if not has:
             self.reasoning.hide()
@@ -287,58 +339,98 @@ class MessageView(QFrame):
         return f'<p style="color:{c.muted}; font-size:small">{"<br>".join(parts)}</p>'
 
     # ------------------------------------------------------------------ streaming
+    def bodies(self) -> list[_Body]:
+        """The text views in order: the body, a long streamed reply's segments, its tail."""
+        tail = [self.tail] if self.tail is not None and not self.tail.isHidden() else []
+        return [self.body, *self._segments, *tail]
+
+    def _new_body(self) -> _Body:
+        body = _Body()
+        body.setAccessibleName("Message text")
+        body.copy_block.connect(self._copy_block)
+        return body
+
+    def _drop_stream_parts(self) -> None:
+        for segment in self._segments:
+            segment.deleteLater()
+        self._segments = []
+        if self.tail is not None:
+            self.tail.clear()
+            self.tail.hide()
+
     def begin_stream(self) -> None:
         """Stream into this view (a new reply, or one being continued)."""
         self._streaming = True
         self._rendered = None
         self._raw = self.message.content
         self._frozen = 0
-        self._tail_pos = 0
+        self._drop_stream_parts()
+        self.code_blocks = []
         self.body.clear()
+        if self.tail is None:
+            self.tail = self._new_body()
+            self._layout.insertWidget(self._layout.indexOf(self.body) + 1, self.tail)
+        self.tail.show()
         self._dirty = True
         self.rerender()
         for button in (self.regenerate_button, self.continue_button, self.delete_button):
             button.setEnabled(False)
 
     def append(self, text: str) -> None:
-        """Plain text at the end; Markdown comes with the next ``rerender``."""
+        """Plain text at the end of the tail; Markdown comes with the next ``rerender``."""
         self._raw += text
         self._dirty = True
         split = split_reasoning(self._raw)
-        if split.thinking or (split.has_reasoning and not split.answer):
+        if split.thinking or (split.has_reasoning and not split.answer) or self.tail is None:
             return  # still reasoning: shown by the next rerender, collapsed
-        cursor = QTextCursor(self.body.document())
+        cursor = QTextCursor(self.tail.document())
         cursor.movePosition(QTextCursor.MoveOperation.End)
         cursor.insertText(text)
 
-    def rerender(self) -> None:
-        """Render finished blocks once, and re-render the open tail."""
-        if not self._streaming or not self._dirty:
+    def rerender(self, final: bool = False) -> None:
+        """Freeze finished blocks (rendered once), and re-render the open tail.
+
+        A tail longer than ``TAIL_RENDER_LIMIT`` (a long code block still open) stays as the
+        plain text the appends wrote until it closes or the reply ends (``final``): its cost
+        would otherwise grow with every re-render."""
+        if not self._streaming or not self._dirty or self.tail is None:
+            return
+        split = split_reasoning(self._raw)
+        answer = split.answer
+        frozen = min(self._frozen, len(answer))
+        stable = len(answer) if final else stable_prefix_length(answer, frozen)
+        if not final and stable == frozen and len(answer) - stable > TAIL_RENDER_LIMIT:
             return
         self._dirty = False
-        split = split_reasoning(self._raw)
         self._set_reasoning(split.reasoning, None, split.thinking)
-        answer = split.answer
         style = markdown_style(current_colors())
-        document = self.body.document()
-        cursor = QTextCursor(document)
-        cursor.setPosition(min(self._tail_pos, document.characterCount() - 1))
-        cursor.movePosition(QTextCursor.MoveOperation.End, QTextCursor.MoveMode.KeepAnchor)
-        cursor.removeSelectedText()
-        stable = stable_prefix_length(answer)
-        if stable > self._frozen:
-            rendered = render_markdown(answer[self._frozen : stable], style, len(self.code_blocks))
-            cursor.insertHtml(rendered.html)
+        if stable > frozen and answer[frozen:stable].strip():
+            rendered = render_markdown(answer[frozen:stable], style, len(self.code_blocks))
+            self._freeze(rendered.html)
             self.code_blocks.extend(rendered.code_blocks)
-            self._frozen = stable
-            cursor.movePosition(QTextCursor.MoveOperation.End)
-            cursor.insertBlock()
-            self._tail_pos = cursor.position()
-        tail = answer[self._frozen :]
+        self._frozen = stable
+        tail = answer[stable:]
         if tail.strip():
-            rendered = render_markdown(tail, style, len(self.code_blocks))
-            cursor.insertHtml(rendered.html)
+            self.tail.setHtml(render_markdown(tail, style, len(self.code_blocks)).html)
+        else:
+            self.tail.clear()
+        self.tail.setVisible(bool(tail.strip()))
         self._rendered = self._raw if not split.thinking else None
+
+    def _freeze(self, rendered_html: str) -> None:
+        """Append finished blocks to the last frozen segment (a new one when it is full)."""
+        target = self._segments[-1] if self._segments else self.body
+        if target.document().characterCount() > SEGMENT_CHARS:
+            after = self._segments[-1] if self._segments else self.body
+            target = self._new_body()
+            self._layout.insertWidget(self._layout.indexOf(after) + 1, target)
+            self._segments.append(target)
+        document = target.document()
+        cursor = QTextCursor(document)
+        cursor.movePosition(QTextCursor.MoveOperation.End)
+        if not document.isEmpty():
+            cursor.insertBlock()
+        cursor.insertHtml(rendered_html)
 
     def end_stream(self) -> None:
         self._streaming = False
@@ -350,15 +442,16 @@ class MessageView(QFrame):
     # ------------------------------------------------------------------ actions
     def plain_text(self) -> str:
         parts = [_plain(self.header.text())]
-        if self.reasoning_button.isVisible():
+        if self._reasoning is not None and self.reasoning_button.isVisible():
             parts.append(self.reasoning_button.text())
-        parts.append(self.body.toPlainText())
+        parts.extend(body.toPlainText() for body in self.bodies())
         if self.footer.text():
             parts.append(_plain(self.footer.text()))
         return "\n".join(p for p in parts if p)
 
     def html(self) -> str:
-        return self.header.text() + self.body.toHtml() + self.footer.text()
+        bodies = "".join(body.toHtml() for body in self.bodies())
+        return self.header.text() + bodies + self.footer.text()
 
     def copy_text(self) -> None:
         text = self.message.content
@@ -394,7 +487,9 @@ class MessageView(QFrame):
         if self.edit_box is None:
             self.edit_box = self._build_editor()
         self.editor.setPlainText(self.message.content)
-        self.body.hide()
+        self._hidden_for_edit = self.bodies()
+        for body in self._hidden_for_edit:
+            body.hide()
         self.edit_box.show()
         self.editor.setFocus()
 
@@ -407,7 +502,9 @@ class MessageView(QFrame):
     def _end_edit(self) -> None:
         if self.edit_box is not None:
             self.edit_box.hide()
-        self.body.show()
+        for body in self._hidden_for_edit or [self.body]:
+            body.show()
+        self._hidden_for_edit = []
 
 
 def _plain(rich: str) -> str:

@@ -16,6 +16,7 @@ from app.backend.engine.client import EngineStatus
 from app.backend.engine.types import EngineState, SamplingParams
 from app.ui.chat.composer import Composer
 from app.ui.chat.conversation_list import ConversationList
+from app.ui.chat.find_bar import FindBar
 from app.ui.chat.load_dialog import LoadDialog
 from app.ui.chat.model_bar import ModelBar
 from app.ui.chat.params_panel import ParamsPanel
@@ -35,6 +36,9 @@ SHORTCUTS = {
     "next_chat_alt": "Ctrl+PgDown",
     "previous_chat_alt": "Ctrl+PgUp",
     "attach": "Ctrl+Shift+A",
+    "find": "Ctrl+F",
+    "find_next": "F3",
+    "find_previous": "Shift+F3",
 }
 
 
@@ -66,6 +70,7 @@ class ChatPage(QWidget):
         self.conversations = ConversationList()
         self.model_bar = ModelBar()
         self.transcript = Transcript()
+        self.find_bar = FindBar()
         self.composer = Composer()
         self.params = ParamsPanel()
         self.notice = QLabel("")
@@ -77,6 +82,7 @@ class ChatPage(QWidget):
         center_layout = QVBoxLayout(center)
         center_layout.addWidget(self.model_bar)
         center_layout.addWidget(self.notice)
+        center_layout.addWidget(self.find_bar)
         center_layout.addWidget(self.transcript, 1)
         center_layout.addWidget(self.composer)
 
@@ -131,6 +137,11 @@ class ChatPage(QWidget):
         self.transcript.message_action.connect(self._on_message_action)
         self.transcript.message_edited.connect(self._on_message_edited)
         self.composer.attach_requested.connect(self.read_attachments)
+        finder = self.transcript.finder
+        self.find_bar.find_requested.connect(finder.find)
+        self.find_bar.step_requested.connect(finder.step)
+        self.find_bar.closed.connect(self._find_closed)
+        finder.result.connect(self.find_bar.show_result)
         self.shortcuts: dict[str, QShortcut] = {}
         for name, keys in SHORTCUTS.items():
             shortcut = QShortcut(QKeySequence(keys), self)
@@ -352,6 +363,21 @@ class ChatPage(QWidget):
     def _key_search(self) -> None:
         self.conversations.search.setFocus()
         self.conversations.search.selectAll()
+
+    def _key_find(self) -> None:
+        self.find_bar.open_bar()
+
+    def _key_find_next(self) -> None:
+        if self.find_bar.isVisible():
+            self.transcript.finder.step(1)
+
+    def _key_find_previous(self) -> None:
+        if self.find_bar.isVisible():
+            self.transcript.finder.step(-1)
+
+    def _find_closed(self) -> None:
+        self.transcript.finder.clear()
+        self.composer.input.setFocus()
 
     def _key_attach(self) -> None:
         self.composer.attach_button.click()

@@ -42,3 +42,12 @@ def test_schema_checks_and_grammar() -> None:
     pretty, problem = check_reply('{"n": "x"}', schema)
     assert pretty is not None and problem is not None and "n" in problem
     assert check_reply("not json", schema)[0] is None
+
+
+def test_stable_prefix_from_an_earlier_answer_matches_a_full_scan() -> None:
+    text = "intro\n\n```py\na = 1\n\nb = 2\n```\n\n- one\n- two\n\nopen tail"
+    full = stable_prefix_length(text)
+    assert full == text.index("open tail")
+    for cut in range(len(text) + 1):
+        earlier = stable_prefix_length(text[:cut])
+        assert stable_prefix_length(text, earlier) == full

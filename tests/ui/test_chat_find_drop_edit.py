@@ -1,0 +1,116 @@
+"""Find in chat (Ctrl+F), files dropped on the chat, "Keep changes?" after an edit, and code
+blocks that scroll sideways. Real widgets, offscreen; no model needed."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QKeySequence
+from PySide6.QtTest import QTest
+
+from app.backend.chats import Conversation, Message
+from app.ui.chat.page import SHORTCUTS, ChatPage
+from app.ui.chat.transcript import FIRST_PAGE
+from app.ui.main_window import SHORTCUTS as WINDOW_SHORTCUTS
+
+
+def _chat(n: int, conversation: int = 1) -> list[Message]:
+    """``n`` messages; "lighthouse" in message 3 (far above the first page) and the last two."""
+    messages = []
+    for i in range(n):
+        text = f"message {i}"
+        if i == 3:
+            text += " about the Lighthouse keeper"
+        if i >= n - 2:
+            text += " lighthouse, and a lighthouse"
+        role = "user" if i % 2 == 0 else "assistant"
+        messages.append(Message(i + 1, conversation, role, text, "complete", 0.0))
+    return messages
+
+
+def _page(qtbot) -> ChatPage:
+    page = ChatPage()
+    qtbot.addWidget(page)
+    page.resize(1100, 700)
+    page.show()
+    return page
+
+
+def _open(page: ChatPage, messages: list[Message], conversation: int = 1) -> None:
+    page._on_opened(Conversation(conversation, f"Chat {conversation}", 0.0, 0.0), messages)
+
+
+def _accent() -> str:
+    from app.ui.theme import current_colors
+
+    return current_colors().accent.lower()
+
+
+def test_ctrl_f_is_free_and_distinct_from_search_across_chats() -> None:
+    keys = [QKeySequence(k).toString() for k in SHORTCUTS.values()]
+    window = [QKeySequence(k).toString() for k in WINDOW_SHORTCUTS.values()]
+    assert len(keys) == len(set(keys)), "two chat shortcuts share keys"
+    assert not set(keys) & set(window) and not set(keys) & {"Ctrl+N", "Ctrl+L"}
+    assert SHORTCUTS["find"] == "Ctrl+F" and SHORTCUTS["search"] != SHORTCUTS["find"]
+
+
+def test_find_counts_highlights_and_goes_to_matches_not_built_yet(qtbot) -> None:
+    page = _page(qtbot)
+    messages = _chat(200)
+    _open(page, messages)
+    transcript = page.transcript
+    qtbot.waitUntil(lambda: len(transcript.views) == FIRST_PAGE, timeout=5_000)
+    assert transcript.view_at(3) is None  # far above the first page
+
+    page.shortcuts["find"].activated.emit()
+    assert page.find_bar.isVisible()
+    QTest.keyClicks(page.find_bar.field, "lighthouse")
+    # 1 in message 3 (not built: counted in its text) + 2 + 2 in the last two (highlighted)
+    assert page.find_bar.count.text() == "5 of 5"
+    last = transcript.view_at(199)
+    assert last is not None and len(last.body.extraSelections()) == 2
+    assert last.body.extraSelections()[1].format.background().color().name() == _accent()
+
+    QTest.keyClick(page.find_bar.field, Qt.Key.Key_Return, Qt.KeyboardModifier.ShiftModifier)
+    assert page.find_bar.count.text() == "4 of 5"
+    QTest.keyClick(page.find_bar.field, Qt.Key.Key_Return)  # next
+    QTest.keyClick(page.find_bar.field, Qt.Key.Key_Return)  # wraps to the first match
+    assert page.find_bar.count.text() == "1 of 5"
+    qtbot.waitUntil(lambda: transcript.view_at(3) is not None, timeout=10_000)
+    view = transcript.view_at(3)
+    assert view is not None
+    qtbot.waitUntil(
+        lambda: (
+            [s.format.background().color().name() for s in view.body.extraSelections()]
+            == [_accent()]
+        ),
+        timeout=5_000,
+    )
+
+    # ... and scrolled there: the match is inside the visible part of the transcript.
+    def match_visible() -> bool:
+        selections = view.body.extraSelections()
+        center = view.body.cursorRect(selections[0].cursor).center()
+        point = view.body.viewport().mapTo(transcript.viewport(), center)
+        return 0 <= point.y() <= transcript.viewport().height()
+
+    qtbot.waitUntil(match_visible, timeout=5_000)
+
+    page.find_bar.field.setText("no such words")
+    assert page.find_bar.count.text() == "No matches"
+    assert not page.find_bar.next_button.isEnabled()
+    # Escape closes the bar (not the page's Esc = Stop) and clears every highlight.
+    page.find_bar.field.setText("lighthouse")
+    QTest.keyClick(page.find_bar.field, Qt.Key.Key_Escape)
+    assert not page.find_bar.isVisible()
+    assert all(not body.extraSelections() for v in transcript.views for body in v.bodies())
+
+
+def test_find_follows_a_switch_to_another_chat(qtbot) -> None:
+    page = _page(qtbot)
+    _open(page, _chat(10))
+    page.shortcuts["find"].activated.emit()
+    page.find_bar.field.setText("lighthouse")
+    assert page.find_bar.count.text() == "5 of 5"
+    other = [Message(900, 2, "user", "no match here", "complete", 0.0)]
+    _open(page, other, conversation=2)
+    assert page.find_bar.count.text() == "No matches"
