@@ -1,16 +1,21 @@
+# ruff: noqa: F811 - make_app comes from test_chat_flow and is named as a parameter
 """Find in chat (Ctrl+F), files dropped on the chat, "Keep changes?" after an edit, and code
 blocks that scroll sideways. Real widgets, offscreen; no model needed."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QKeySequence
+from pathlib import Path
+
+from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
+from PySide6.QtGui import QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication, QWidget
 
 from app.backend.chats import Conversation, Message
 from app.ui.chat.page import SHORTCUTS, ChatPage
 from app.ui.chat.transcript import FIRST_PAGE
 from app.ui.main_window import SHORTCUTS as WINDOW_SHORTCUTS
+from tests.ui.test_chat_flow import make_app  # noqa: F401 - a fixture
 
 
 def _chat(n: int, conversation: int = 1) -> list[Message]:
@@ -114,3 +119,64 @@ def test_find_follows_a_switch_to_another_chat(qtbot) -> None:
     other = [Message(900, 2, "user", "no match here", "complete", 0.0)]
     _open(page, other, conversation=2)
     assert page.find_bar.count.text() == "No matches"
+
+
+def _drop_target(widget: QWidget, pos: QPoint) -> QWidget:
+    """The widget Qt delivers a drop at ``pos`` of ``widget`` to: the deepest one under the
+    cursor that accepts drops (as QWidgetWindow's findDnDTarget)."""
+    target = widget.childAt(pos) or widget
+    while target is not None and not target.acceptDrops():
+        target = target.parentWidget()
+    assert target is not None
+    return target
+
+
+def _drop(widget: QWidget, pos: QPoint, urls: list[QUrl]) -> bool:
+    target = _drop_target(widget, pos)
+    local = target.mapFrom(widget, pos)
+    mime = QMimeData()
+    mime.setUrls(urls)
+    action = Qt.DropAction.CopyAction
+    buttons, mods = Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
+    enter = QDragEnterEvent(local, action, mime, buttons, mods)
+    QApplication.sendEvent(target, enter)
+    if not enter.isAccepted():
+        return False
+    drop = QDropEvent(QPointF(local), action, mime, buttons, mods)
+    QApplication.sendEvent(target, drop)
+    return drop.isAccepted()
+
+
+def test_files_dropped_on_the_chat_or_the_message_box_are_attached(
+    qtbot, make_app, tmp_path: Path
+) -> None:
+    hearth = make_app()
+    page = hearth.chat
+    qtbot.waitUntil(lambda: page.current is not None, timeout=10_000)
+    _open(page, _chat(6), conversation=page.current.id)
+    view = page.transcript.views[-1]
+    good = tmp_path / "notes.md"
+    good.write_text("# Notes\nlighthouse", encoding="utf-8")
+    binary = tmp_path / "photo.jpg"
+    binary.write_bytes(b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(range(256)) * 40)
+    # On a message's text: the transcript takes the drop, not the read-only text view.
+    on_body = view.body.mapTo(page.transcript, view.body.rect().center())
+    assert _drop_target(page.transcript, on_body) is page.transcript.viewport()
+    urls = [QUrl.fromLocalFile(str(good)), QUrl.fromLocalFile(str(binary))]
+    assert _drop(page.transcript, on_body, urls)
+    qtbot.waitUntil(lambda: [f.name for f in page.composer.attachments] == ["notes.md"])
+    qtbot.waitUntil(lambda: "binary" in page.notice.text(), timeout=5_000)  # as Attach says
+    # On the message box: attached, and no path typed into the text.
+    page.composer.input.setPlainText("my question")
+    code = tmp_path / "beam.py"
+    code.write_text("def beam(): ...\n", encoding="utf-8")
+    box = page.composer.input.viewport()
+    assert _drop(box, box.rect().center(), [QUrl.fromLocalFile(str(code))])
+    qtbot.waitUntil(lambda: len(page.composer.attachments) == 2, timeout=5_000)
+    assert page.composer.input.toPlainText() == "my question"
+    # A web link is refused with a reason; a folder gets the attach button's reason.
+    assert _drop(box, box.rect().center(), [QUrl("https://example.org/a.txt")])
+    assert "Only files on this computer" in page.notice.text()
+    assert _drop(box, box.rect().center(), [QUrl.fromLocalFile(str(tmp_path))])
+    qtbot.waitUntil(lambda: "is not a file" in page.notice.text(), timeout=5_000)
+    assert len(page.composer.attachments) == 2

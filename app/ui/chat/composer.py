@@ -57,7 +57,9 @@ class Composer(QWidget):
         self.attachments: list[Extracted] = []
         self.attach_button = QPushButton("Attach…")
         self.attach_button.setAccessibleName("Attach files")
-        self.attach_button.setToolTip("Attach text files, code, CSV, JSON or PDF (30 MB each)")
+        self.attach_button.setToolTip(
+            "Attach text files, code, CSV, JSON or PDF (30 MB each); or drop them on the chat"
+        )
         self.attached = QLabel("")
         self.attached.setObjectName("muted")
         self.attached.setWordWrap(True)
@@ -146,9 +148,19 @@ class Composer(QWidget):
 
     def add_attachments(self, files: list[Extracted]) -> None:
         self.attachments.extend(files)
+        self._show_attached()
+
+    def _show_attached(self) -> None:
         names = ", ".join(f"• {f.name}" for f in self.attachments)
         self.attached.setText(names)
         self.clear_attachments_button.setVisible(bool(self.attachments))
+
+    def show_drop_hint(self, hovering: bool) -> None:
+        """While files are dragged over the chat, say what dropping them does."""
+        if hovering:
+            self.attached.setText("Drop the files to attach them to your next message")
+        else:
+            self._show_attached()
 
     def clear_attachments(self) -> None:
         self.attachments = []

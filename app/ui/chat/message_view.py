@@ -74,6 +74,9 @@ class _Body(QTextBrowser):
         self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.setOpenLinks(False)
+        # Files dropped on a message go to the transcript (attachments), not into the text.
+        self.setAcceptDrops(False)
+        self.viewport().setAcceptDrops(False)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.document().setDocumentMargin(0)
         self.document().setUndoRedoEnabled(False)  # streaming edits would pile up undo steps

@@ -16,6 +16,7 @@ from app.backend.engine.client import EngineStatus
 from app.backend.engine.types import EngineState, SamplingParams
 from app.ui.chat.composer import Composer
 from app.ui.chat.conversation_list import ConversationList
+from app.ui.chat.file_drop import FileDrop
 from app.ui.chat.find_bar import FindBar
 from app.ui.chat.load_dialog import LoadDialog
 from app.ui.chat.model_bar import ModelBar
@@ -137,6 +138,12 @@ class ChatPage(QWidget):
         self.transcript.message_action.connect(self._on_message_action)
         self.transcript.message_edited.connect(self._on_message_edited)
         self.composer.attach_requested.connect(self.read_attachments)
+        self.file_drop = FileDrop(self)
+        for target in (self.transcript.viewport(), self.composer.input.viewport(), self.composer):
+            self.file_drop.watch(target)
+        self.file_drop.dropped.connect(self.read_attachments)
+        self.file_drop.refused.connect(self.show_notice)
+        self.file_drop.hovering.connect(self.composer.show_drop_hint)
         finder = self.transcript.finder
         self.find_bar.find_requested.connect(finder.find)
         self.find_bar.step_requested.connect(finder.step)
