@@ -43,7 +43,10 @@ class LoadParams:
     n_batch: int = 512
     use_mmap: bool = True
     use_mlock: bool = False
-    flash_attn: bool = False
+    # On = llama.cpp's "auto": used wherever the backend supports it (every CPU build), which
+    # is llama-server's default too. Measured on 2 cores, 8 streams: ~10 % faster steps, and an
+    # idle sequence's KV (not stored transposed) is parked ~100x faster.
+    flash_attn: bool = True
     type_k: str = "f16"
     type_v: str = "f16"
     swa_full: bool = True
