@@ -9,11 +9,11 @@ from pathlib import Path
 from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication, QWidget
+from PySide6.QtWidgets import QApplication, QLineEdit, QVBoxLayout, QWidget
 
 from app.backend.chats import Conversation, Message
 from app.ui.chat.page import SHORTCUTS, ChatPage
-from app.ui.chat.transcript import FIRST_PAGE
+from app.ui.chat.transcript import FIRST_PAGE, Transcript
 from app.ui.main_window import SHORTCUTS as WINDOW_SHORTCUTS
 from tests.ui.test_chat_flow import make_app  # noqa: F401 - a fixture
 
@@ -180,3 +180,83 @@ def test_files_dropped_on_the_chat_or_the_message_box_are_attached(
     assert _drop(box, box.rect().center(), [QUrl.fromLocalFile(str(tmp_path))])
     qtbot.waitUntil(lambda: "is not a file" in page.notice.text(), timeout=5_000)
     assert len(page.composer.attachments) == 2
+
+
+def _editing_window(qtbot) -> tuple[QWidget, Transcript, QLineEdit, list[tuple[int, str]]]:
+    window = QWidget()
+    layout = QVBoxLayout(window)
+    transcript = Transcript()
+    elsewhere = QLineEdit()
+    layout.addWidget(transcript)
+    layout.addWidget(elsewhere)
+    qtbot.addWidget(window)
+    window.resize(800, 600)
+    window.show()
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=5_000)
+    transcript.show_messages(_chat(4))
+    saved: list[tuple[int, str]] = []
+    transcript.message_edited.connect(lambda mid, text: saved.append((mid, text)))
+    return window, transcript, elsewhere, saved
+
+
+def _answer(qtbot, transcript: Transcript, label: str) -> None:
+    qtbot.waitUntil(lambda: transcript.keep_box is not None, timeout=5_000)
+    box = transcript.keep_box
+    assert box is not None and box.text() == "Keep changes?"
+    [button] = [b for b in box.buttons() if b.text() == label]
+    button.click()
+    qtbot.waitUntil(lambda: transcript.keep_box is None, timeout=5_000)
+
+
+def test_escape_with_unsaved_changes_asks_keep_or_discard(qtbot) -> None:
+    _window, transcript, _, saved = _editing_window(qtbot)  # the window must stay referenced
+    view = transcript.views[-1]
+    view.edit_button.click()
+    QTest.keyClick(view.editor, Qt.Key.Key_Escape)  # nothing changed: just closes
+    assert transcript.keep_box is None and view.edit_box is not None
+    assert view.edit_box.isHidden() and view.body.isVisibleTo(view)
+
+    view.edit_button.click()
+    view.editor.setPlainText("a better question")
+    QTest.keyClick(view.editor, Qt.Key.Key_Escape)
+    _answer(qtbot, transcript, "Discard")
+    assert view.edit_box.isHidden() and saved == []
+    assert view.message.content in view.body.toPlainText()
+
+    view.edit_button.click()
+    view.editor.setPlainText("a better question")
+    QTest.keyClick(view.editor, Qt.Key.Key_Escape)
+    _answer(qtbot, transcript, "Keep")
+    assert saved == [(view.message.id, "a better question")] and view.edit_box.isHidden()
+
+
+def test_clicking_elsewhere_asks_and_cancel_goes_on_editing(qtbot) -> None:
+    _window, transcript, elsewhere, saved = _editing_window(qtbot)
+    view = transcript.views[-1]
+    view.edit_button.click()
+    qtbot.waitUntil(view.editor.hasFocus, timeout=5_000)
+    view.editor.setPlainText("half written")
+    view.save_edit.setFocus()  # inside the edit box: not leaving
+    assert transcript.keep_box is None
+    view.editor.setFocus()
+    elsewhere.setFocus(Qt.FocusReason.MouseFocusReason)
+    _answer(qtbot, transcript, "Cancel")
+    assert not view.edit_box.isHidden() and view.editor.toPlainText() == "half written"
+    qtbot.waitUntil(view.editor.hasFocus, timeout=5_000)
+    assert saved == []
+
+
+def test_switching_chats_with_an_unsaved_edit_asks_before_it_is_lost(qtbot) -> None:
+    _window, transcript, _, saved = _editing_window(qtbot)  # the window must stay referenced
+    view = transcript.views[-1]
+    edited_id = view.message.id
+    view.edit_button.click()
+    view.editor.setPlainText("keep me")
+    transcript.show_messages([Message(900, 2, "user", "another chat", "complete", 0.0)])
+    qtbot.waitUntil(lambda: transcript.keep_box is not None, timeout=5_000)
+    box = transcript.keep_box
+    assert box is not None
+    assert sorted(b.text() for b in box.buttons()) == ["Discard", "Keep"]  # no going back
+    _answer(qtbot, transcript, "Keep")
+    assert saved == [(edited_id, "keep me")]

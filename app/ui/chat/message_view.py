@@ -26,8 +26,6 @@ from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
     QLabel,
-    QPlainTextEdit,
-    QPushButton,
     QSizePolicy,
     QTextBrowser,
     QToolButton,
@@ -43,6 +41,7 @@ from app.backend.markdown_render import (
     stable_prefix_length,
 )
 from app.backend.reasoning import format_duration, split_reasoning
+from app.ui.chat.message_editor import MessageEditor
 from app.ui.chat.render_html import header_html, stats_html
 from app.ui.theme import Colors, current_colors
 
@@ -121,6 +120,8 @@ class MessageView(QFrame):
 
     action = Signal(str, int)
     edited = Signal(int, str)
+    #: The user is leaving an edit with unsaved changes (Escape, focus elsewhere).
+    leave_edit = Signal(QWidget)
 
     def __init__(self, message: Message, show_stats: bool = True) -> None:
         super().__init__()
@@ -179,7 +180,7 @@ class MessageView(QFrame):
         self.delete_button.clicked.connect(lambda: self.action.emit("delete", mid))
         self.body.copy_block.connect(self._copy_block)
         self._layout = layout
-        self.edit_box: QWidget | None = None  # built on first Edit: most messages never are
+        self.edit_box: MessageEditor | None = None  # built on first Edit: most never are
         self._hidden_for_edit: list[_Body] = []
         self._streaming = False
         self._raw = ""
@@ -466,45 +467,45 @@ class MessageView(QFrame):
         if 0 <= index < len(self.code_blocks):
             QGuiApplication.clipboard().setText(self.code_blocks[index])
 
-    def _build_editor(self) -> QWidget:
-        self.editor = QPlainTextEdit()
-        self.editor.setAccessibleName("Edit message")
-        self.save_edit = QPushButton("Save && send" if self.message.role == "user" else "Save")
-        self.save_edit.setObjectName("primary")
-        self.cancel_edit = QPushButton("Cancel")
-        row = QHBoxLayout()
-        row.addStretch(1)
-        row.addWidget(self.cancel_edit)
-        row.addWidget(self.save_edit)
-        box = QWidget()
-        box_layout = QVBoxLayout(box)
-        box_layout.setContentsMargins(0, 0, 0, 0)
-        box_layout.addWidget(self.editor)
-        box_layout.addLayout(row)
+    def _build_editor(self) -> MessageEditor:
+        box = MessageEditor(self.message.content, self.message.role == "user")
+        self.editor = box.editor
+        self.save_edit = box.save_button
+        self.cancel_edit = box.cancel_button
         self._layout.insertWidget(self._layout.indexOf(self.body) + 1, box)
-        self.save_edit.clicked.connect(self._save_edit)
-        self.cancel_edit.clicked.connect(self._end_edit)
+        box.saved.connect(self._save_edit)
+        box.cancelled.connect(self._end_edit)
+        box.leaving.connect(lambda: self.leave_edit.emit(self))
         return box
 
     def start_edit(self) -> None:
         if self.edit_box is None:
             self.edit_box = self._build_editor()
-        self.editor.setPlainText(self.message.content)
         self._hidden_for_edit = self.bodies()
         for body in self._hidden_for_edit:
             body.hide()
-        self.edit_box.show()
-        self.editor.setFocus()
+        self.edit_box.begin(self.message.content)
 
-    def _save_edit(self) -> None:
-        text = self.editor.toPlainText()
+    def unsaved_edit(self) -> str | None:
+        """The edited text, if this message is being edited and differs from the stored one."""
+        return self.edit_box.unsaved() if self.edit_box is not None else None
+
+    def keep_edit(self) -> None:
+        """Save the edit being made (the answer to "Keep changes?")."""
+        if self.edit_box is not None:
+            self._save_edit(self.editor.toPlainText())
+
+    def discard_edit(self) -> None:
+        self._end_edit()
+
+    def _save_edit(self, text: str) -> None:
         self._end_edit()
         if text.strip() and text != self.message.content:
             self.edited.emit(self.message.id, text)
 
     def _end_edit(self) -> None:
         if self.edit_box is not None:
-            self.edit_box.hide()
+            self.edit_box.finish()
         for body in self._hidden_for_edit or [self.body]:
             body.show()
         self._hidden_for_edit = []

@@ -22,11 +22,19 @@ import time
 from collections.abc import Callable
 
 from PySide6.QtCore import QEvent, QPoint, Qt, QTimer, Signal, Slot
-from PySide6.QtWidgets import QLabel, QPushButton, QScrollArea, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QLabel,
+    QMessageBox,
+    QPushButton,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
 
 from app.backend.chats import Message
 from app.backend.markdown_render import warm_up
 from app.ui.chat.find_in_chat import ChatFinder
+from app.ui.chat.message_editor import keep_changes_box
 from app.ui.chat.message_view import MessageView
 from app.ui.chat.render_html import header_html, stats_html
 from app.ui.theme import Colors, current_colors
@@ -106,6 +114,8 @@ class Transcript(QScrollArea):
         self._earlier_timer.setInterval(0)
         self._earlier_timer.timeout.connect(self.show_earlier)
         self.finder = ChatFinder(self)
+        self._keep_box: QMessageBox | None = None
+        self._keep_for: tuple[MessageView | None, int, str] = (None, 0, "")
         self._conversation: int | None = None
         self._pending: list[str] = []
         self._streaming: MessageView | None = None
@@ -134,6 +144,7 @@ class Transcript(QScrollArea):
         if switching:
             self._follow = True
             self._revealing = None
+            self._edits_left_behind()
         self._conversation = conversation
         self._all = shown
         self._hint = empty_hint
@@ -224,6 +235,7 @@ class Transcript(QScrollArea):
         view = MessageView(message, self.show_stats)
         view.action.connect(self.message_action)
         view.edited.connect(self.message_edited)
+        view.leave_edit.connect(self._ask_keep)
         return view
 
     def _show_empty(self, empty: bool) -> None:
@@ -245,6 +257,54 @@ class Transcript(QScrollArea):
         self._follow = False
         self._update_more_button()
         self._schedule_build()
+
+    # ------------------------------------------------------------------ "Keep changes?"
+    def _edits_left_behind(self) -> None:
+        """The chat is being switched: an unsaved edit in it is asked about, not dropped."""
+        for view in self._views:
+            text = view.unsaved_edit()
+            if text is not None and (self._keep_box is None or self._keep_for[0] != view):
+                self._ask(view.message.id, text, None)
+            elif text is not None:
+                self._keep_for = (None, view.message.id, text)  # the view goes; the text stays
+
+    def _ask_keep(self, view: QWidget) -> None:
+        assert isinstance(view, MessageView)
+        text = view.unsaved_edit()
+        if text is not None and self._keep_box is None:
+            self._ask(view.message.id, text, view)
+
+    def _ask(self, message_id: int, text: str, view: MessageView | None) -> None:
+        """Keep / Discard (/ Cancel while the message is still shown); never blocks."""
+        box = keep_changes_box(self, can_continue=view is not None)
+        self._keep_box = box
+        self._keep_for = (view, message_id, text)
+        box.finished.connect(lambda _result: self._answered(box))
+        box.open()
+
+    def _answered(self, box: QMessageBox) -> None:
+        view, message_id, text = self._keep_for
+        self._keep_box = None
+        self._keep_for = (None, 0, "")
+        role = box.buttonRole(box.clickedButton()) if box.clickedButton() else None
+        box.deleteLater()
+        if role == QMessageBox.ButtonRole.AcceptRole:
+            if view is not None:
+                view.keep_edit()
+            else:
+                self.message_edited.emit(message_id, text)
+        elif role == QMessageBox.ButtonRole.DestructiveRole:
+            if view is not None:
+                view.discard_edit()
+        elif view is not None:
+            view.editor.setFocus()  # Cancel: go on editing
+        else:  # Cancel, but the chat was switched meanwhile: nothing to go on editing
+            self._ask(message_id, text, None)
+
+    @property
+    def keep_box(self) -> QMessageBox | None:
+        """The "Keep changes?" question while it is open."""
+        return self._keep_box
 
     # ------------------------------------------------------------------ find in chat
     @property
