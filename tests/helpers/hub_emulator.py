@@ -21,6 +21,7 @@ import json
 import os
 import re
 import socket
+import struct
 import threading
 import time
 from dataclasses import dataclass, field
@@ -108,6 +109,7 @@ class Fault:
     """What goes wrong on the CDN for one file; ``times`` = how many GETs (None: all)."""
 
     drop_after: int | None = None  # close the connection after sending this many bytes
+    reset_after: bool = False  # with drop_after: abort with a TCP reset instead of a clean close
     ignore_range: bool = False  # answer 200 with the whole file to a Range request
     flip_byte_at: int | None = None  # serve one byte XOR 0xFF (right size, wrong sha256)
     status: int | None = None  # answer with this status (e.g. 416, 500, 503)
@@ -533,6 +535,13 @@ def _make_handler(hub: HubEmulator, host: str) -> type[BaseHTTPRequestHandler]:
                     n = min(n, limit - sent)
                     if n <= 0:
                         self.wfile.flush()
+                        if fault is not None and fault.reset_after:
+                            time.sleep(0.05)  # let the bytes arrive first, then RST
+                            linger = struct.pack("ii", 1, 0)
+                            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, linger)
+                            self.connection.close()
+                            self.close_connection = True
+                            return
                         self.connection.shutdown(socket.SHUT_RDWR)
                         self.close_connection = True
                         return

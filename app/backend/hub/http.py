@@ -52,6 +52,27 @@ class Response:
         except (OSError, http.client.HTTPException, ValueError) as exc:
             raise NetworkError(f"the connection dropped ({exc or type(exc).__name__})") from None
 
+    def readinto_some(self, view: memoryview) -> int:
+        """Like ``read_some`` but into the caller's buffer: no allocation, no extra copy.
+
+        A plain (not chunked) body is read straight from the socket into ``view``, which is
+        what lets a download reuse a few buffers instead of allocating one per read.
+        """
+        resp = self._resp
+        try:
+            if resp.chunked or resp.fp is None:
+                data = resp.read1(len(view))
+                view[: len(data)] = data
+                return len(data)
+            if resp.length is not None:
+                view = view[: resp.length]
+            n = resp.fp.readinto1(view)
+            if resp.length is not None:
+                resp.length -= n
+            return n
+        except (OSError, http.client.HTTPException, ValueError) as exc:
+            raise NetworkError(f"the connection dropped ({exc or type(exc).__name__})") from None
+
     def abort(self) -> None:
         """Unblock a reader in another thread (pause, cancel, shutdown)."""
         sock = self._conn.sock

@@ -85,6 +85,22 @@ def test_dropped_connections_retry_with_range(
     m.shutdown()
 
 
+def test_connection_reset_mid_file_is_retried(
+    hub: HubEmulator, gguf_small: bytes, tmp_path: Path
+) -> None:
+    """A TCP reset (not a clean close) while reading the body is a retry, not a failure."""
+    hub.add_repo(REPO, {"t-Q8_0.gguf": gguf_small})
+    hub.fault(REPO, "t-Q8_0.gguf", Fault(drop_after=300_000, reset_after=True, times=1))
+    m = _manager(tmp_path)
+    m.start()
+    rec = _done(m, m.enqueue(_spec(hub, "t-Q8_0.gguf", gguf_small)).id)
+    assert rec.status == "completed", rec.error
+    assert (tmp_path / "models" / REPO / "t-Q8_0.gguf").read_bytes() == gguf_small
+    gets = hub.gets("t-Q8_0.gguf")
+    assert len(gets) == 2 and "range" in {k.lower() for k in gets[1].headers}
+    m.shutdown()
+
+
 def test_gives_up_after_max_attempts(hub: HubEmulator, gguf_small: bytes, tmp_path: Path):
     hub.add_repo(REPO, {"t-Q8_0.gguf": gguf_small})
     hub.fault(REPO, "t-Q8_0.gguf", Fault(status=503))
