@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
-from PySide6.QtGui import QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtGui import QDragEnterEvent, QDropEvent, QGuiApplication, QKeySequence, QWheelEvent
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QLineEdit, QVBoxLayout, QWidget
 
@@ -260,3 +260,54 @@ def test_switching_chats_with_an_unsaved_edit_asks_before_it_is_lost(qtbot) -> N
     assert sorted(b.text() for b in box.buttons()) == ["Discard", "Keep"]  # no going back
     _answer(qtbot, transcript, "Keep")
     assert saved == [(edited_id, "keep me")]
+
+
+def test_a_long_code_line_scrolls_sideways_and_copy_still_works(qtbot) -> None:
+    long_line = "value = compute(" + ", ".join(f"argument_{i}" for i in range(40)) + ")"
+    reply = f"Here:\n\n```python\n{long_line}\nshort = 1\n```\n\nA closing paragraph of prose."
+    transcript = Transcript()
+    qtbot.addWidget(transcript)
+    transcript.resize(600, 500)
+    transcript.show()
+    transcript.show_messages([Message(1, 1, "assistant", reply, "complete", 0.0)])
+    body = transcript.views[0].body
+    bar = body.horizontalScrollBar()
+    qtbot.waitUntil(lambda: bar.maximum() > 0, timeout=5_000)  # the line is not cut off
+    # The body is tall enough for its text and the scroll bar; prose still wraps.
+    doc_height = body.document().documentLayout().documentSize().height()
+    qtbot.waitUntil(lambda: body.height() >= doc_height + bar.sizeHint().height(), timeout=5_000)
+    assert body.document().idealWidth() > body.viewport().width()
+    # The Copy link (on screen at the left) copies the whole block, long line included.
+    QGuiApplication.clipboard().clear()
+    found = body.document().find("Copy")
+    assert not found.isNull()
+    found.setPosition(found.selectionStart() + 2)  # inside the link, not at its edge
+    QTest.mouseClick(
+        body.viewport(), Qt.MouseButton.LeftButton, pos=body.cursorRect(found).center()
+    )
+    assert QGuiApplication.clipboard().text() == f"{long_line}\nshort = 1\n"
+    # Sideways wheel scrolls the code; an up/down wheel is left to the transcript.
+    sideways = QWheelEvent(
+        QPointF(20, 20),
+        QPointF(20, 20),
+        QPoint(0, 0),
+        QPoint(-120, 0),
+        Qt.MouseButton.NoButton,
+        Qt.KeyboardModifier.NoModifier,
+        Qt.ScrollPhase.NoScrollPhase,
+        False,
+    )
+    QApplication.sendEvent(body.viewport(), sideways)
+    assert bar.value() > 0
+    down = QWheelEvent(
+        QPointF(20, 20),
+        QPointF(20, 20),
+        QPoint(0, 0),
+        QPoint(0, -120),
+        Qt.MouseButton.NoButton,
+        Qt.KeyboardModifier.NoModifier,
+        Qt.ScrollPhase.NoScrollPhase,
+        False,
+    )
+    QApplication.sendEvent(body.viewport(), down)
+    assert not down.isAccepted()

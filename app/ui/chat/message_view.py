@@ -63,7 +63,11 @@ def markdown_style(c: Colors) -> MarkdownStyle:
 
 
 class _Body(QTextBrowser):
-    """A text view exactly as tall as its text; wheel events go to the transcript."""
+    """A text view exactly as tall as its text; vertical wheel events go to the transcript.
+
+    Prose wraps at the view's width; code lines never wrap (Qt keeps ``<pre>`` lines whole),
+    so a message with a long code line gets a horizontal scroll bar of its own instead of
+    the line being cut off."""
 
     copy_block = Signal(int)
 
@@ -71,7 +75,8 @@ class _Body(QTextBrowser):
         super().__init__(parent)
         self.setFrameShape(QFrame.Shape.NoFrame)
         self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
+        self.horizontalScrollBar().rangeChanged.connect(self._refit)
         self.setOpenLinks(False)
         # Files dropped on a message go to the transcript (attachments), not into the text.
         self.setAcceptDrops(False)
@@ -89,14 +94,24 @@ class _Body(QTextBrowser):
 
     def _fit(self, size: QSizeF) -> None:
         height = math.ceil(size.height()) + 4
+        bar = self.horizontalScrollBar()
+        if bar.maximum() > 0:  # room for the scroll bar under the text
+            height += bar.sizeHint().height()
         if height != self.height():
             self.setFixedHeight(height)
+
+    def _refit(self, _low: int = 0, _high: int = 0) -> None:
+        self._fit(self.document().documentLayout().documentSize())
 
     def sizeHint(self) -> QSize:
         return QSize(400, self.height())
 
     def wheelEvent(self, event: QWheelEvent) -> None:
-        event.ignore()  # let the transcript scroll
+        delta = event.angleDelta()
+        if abs(delta.x()) > abs(delta.y()) and self.horizontalScrollBar().maximum() > 0:
+            super().wheelEvent(event)  # sideways (or Shift+wheel): along a long code line
+        else:
+            event.ignore()  # let the transcript scroll
 
     def _on_anchor(self, url: QUrl) -> None:
         if url.scheme() == COPY_SCHEME:
