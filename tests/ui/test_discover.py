@@ -219,3 +219,59 @@ def test_event_loop_keeps_running_during_download_and_search(  # type: ignore[no
     )
     timer.stop()
     assert max(gaps) < 0.5, f"event loop stalled {max(gaps) * 1000:.0f} ms"
+
+
+FIT_REPO = "acme/fit-GGUF"
+
+
+def _fit_repo(hub: HubEmulator, gguf_small: bytes, gguf_medium: Path) -> None:
+    hub.add_repo(
+        FIT_REPO,
+        {"x-Q8_0.gguf": gguf_medium, "x-Q4_K_M.gguf": gguf_small, "mmproj-x-f16.gguf": gguf_small},
+    )
+
+
+def _all_checked(page: DiscoverPage) -> bool:
+    return page.files.rowCount() == 3 and all(
+        page.files.item(r, 3).text() not in ("checking…", "") for r in range(3)
+    )
+
+
+def test_recommended_badge_is_the_largest_full_gpu_file(qtbot, page, hub, gguf_small, gguf_medium):  # type: ignore[no-untyped-def]
+    _fit_repo(hub, gguf_small, gguf_medium)
+    page.open_repo.emit(FIT_REPO)  # the fixture's machine: 8 GiB GPU, 16 GiB RAM
+    qtbot.waitUntil(lambda: _all_checked(page), timeout=15_000)
+    assert page.recommended == "x-Q8_0.gguf"
+    badges = {
+        page.files.item(r, 0).data(0x0100): page.files.item(r, page.BADGE_COLUMN).text()
+        for r in range(3)
+    }
+    assert badges == {"x-Q8_0.gguf": page.RECOMMENDED, "x-Q4_K_M.gguf": "", "mmproj-x-f16.gguf": ""}
+    header = page.files.horizontalHeader()
+    assert header.visualIndex(page.BADGE_COLUMN) == 1  # shown right after the file name
+
+
+def test_fits_filter_and_best_fit_order(qtbot, page, hub, gguf_small, gguf_medium, bridge):  # type: ignore[no-untyped-def]
+    _fit_repo(hub, gguf_small, gguf_medium)
+    # CPU only with ~26 MB to spare: the small model fits, the 5 MB one (29 MB planned) not.
+    bridge._resources = Resources(gpu_free_bytes=(), ram_available_bytes=512 * 1024**2 + 26_000_000)
+    page.open_repo.emit(FIT_REPO)
+    qtbot.waitUntil(lambda: _all_checked(page), timeout=15_000)
+    q8 = page._row_of("x-Q8_0.gguf")
+    assert page.files.item(q8, 3).text() == "Too large"
+    assert page.files.item(page._row_of("x-Q4_K_M.gguf"), 3).text() == "CPU only"
+    assert page.recommended == "x-Q4_K_M.gguf"
+    assert page.visible_labels() == ["x-Q4_K_M.gguf", "x-Q8_0.gguf", "mmproj-x-f16.gguf"]
+    page.fits_only.setChecked(True)
+    assert page.visible_labels() == ["x-Q4_K_M.gguf", "mmproj-x-f16.gguf"]
+    page.fits_only.setChecked(False)
+    page.file_order.setCurrentIndex(page.file_order.findData("fit"))
+    assert page.visible_labels() == ["x-Q4_K_M.gguf", "x-Q8_0.gguf", "mmproj-x-f16.gguf"]
+    # Best fit first holds even where size order disagrees: give the big file a GPU fit.
+    bridge._resources = Resources(gpu_free_bytes=(8 * GiB,), ram_available_bytes=16 * GiB)
+    page.open_repo.emit(FIT_REPO)
+    qtbot.waitUntil(
+        lambda: page.recommended == "x-Q8_0.gguf" and _all_checked(page), timeout=15_000
+    )
+    assert page.visible_labels()[0] == "x-Q8_0.gguf"
+    _shot(page, "discover-fit.png")

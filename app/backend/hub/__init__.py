@@ -10,7 +10,15 @@ from app.backend.hub.client import (
     hub_endpoint,
 )
 from app.backend.hub.files import GGUFEntry, RemoteFile, group_gguf_files
-from app.backend.hub.fit import FitEstimate, fit_from_header, fit_from_size
+from app.backend.hub.fit import (
+    FileChoice,
+    FitEstimate,
+    fit_from_header,
+    fit_from_size,
+    fit_sort_key,
+    fits,
+    recommend,
+)
 from app.backend.hub.names import (
     BadRepoReference,
     RepoReference,
@@ -25,6 +33,7 @@ from app.backend.hub.token import HubToken, TokenStatus
 __all__ = [
     "SORTS",
     "BadRepoReference",
+    "FileChoice",
     "FitEstimate",
     "GGUFEntry",
     "HubClient",
@@ -40,10 +49,13 @@ __all__ = [
     "fetch_remote_header",
     "fit_from_header",
     "fit_from_size",
+    "fit_sort_key",
+    "fits",
     "group_gguf_files",
     "hub_endpoint",
     "merge_split_headers",
     "parse_repo_reference",
+    "recommend",
     "validate_remote_filename",
     "validate_repo_id",
 ]

@@ -59,3 +59,47 @@ def fit_from_size(size_bytes: int, resources: Resources) -> FitEstimate:
     else:
         verdict = "does_not_fit"
     return FitEstimate(verdict, need, DEFAULT_FIT_CTX, False, "Estimated from the file size.")
+
+
+# ------------------------------------------------------------------ ranking files of a repo
+FIT_RANK: dict[str, int] = {"full_gpu": 0, "partial": 1, "cpu_only": 2, "does_not_fit": 3}
+UNKNOWN_RANK = 4  # no verdict yet: after every known one
+FULL_PRECISION = frozenset({"F16", "BF16", "F32", "F64"})
+
+
+@dataclass(frozen=True)
+class FileChoice:
+    """One downloadable file of a repo as the ranking sees it."""
+
+    label: str
+    quant: str
+    size: int
+    fit: FitEstimate | None  # None while the header is still being read
+
+
+def fits(fit: FitEstimate | None) -> bool:
+    """Runs here at all (fully or partly on the GPU, or on the CPU)."""
+    return fit is not None and fit.verdict != "does_not_fit"
+
+
+def fit_sort_key(choice: FileChoice) -> tuple[int, int, str]:
+    """Best fit first; within a verdict the bigger (higher-quality) file first."""
+    rank = FIT_RANK[choice.fit.verdict] if choice.fit is not None else UNKNOWN_RANK
+    return rank, -choice.size, choice.label
+
+
+def recommend(choices: list[FileChoice]) -> str | None:
+    """The label of the file to suggest for this machine, or None if nothing fits.
+
+    The largest file that fits fully on the GPU (more bits, better answers, still fast);
+    else the largest that runs at all (partial offload or CPU). Full-precision files (F16,
+    BF16, F32) are chosen only when no quantized file qualifies: they cost 2-4x the memory
+    and speed of Q8_0 for a difference users rarely notice.
+    """
+    for tier in (("full_gpu",), ("full_gpu", "partial", "cpu_only")):
+        pool = [c for c in choices if c.fit is not None and c.fit.verdict in tier]
+        quantized = [c for c in pool if c.quant.upper() not in FULL_PRECISION]
+        best = min(quantized or pool, key=lambda c: (-c.size, c.label), default=None)
+        if best is not None:
+            return best.label
+    return None

@@ -12,6 +12,7 @@ from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QCheckBox,
     QComboBox,
     QDialog,
     QDialogButtonBox,
@@ -35,7 +36,18 @@ from PySide6.QtWidgets import (
 )
 
 from app.backend.downloads import DownloadRecord
-from app.backend.hub import SORTS, FitEstimate, GGUFEntry, ModelSummary, RepoDetails, TokenStatus
+from app.backend.hub import (
+    SORTS,
+    FileChoice,
+    FitEstimate,
+    GGUFEntry,
+    ModelSummary,
+    RepoDetails,
+    TokenStatus,
+    fit_sort_key,
+    fits,
+    recommend,
+)
 from app.backend.units import human_size
 from app.ui.theme import current_colors
 
@@ -206,13 +218,17 @@ class DiscoverPage(QWidget):
     set_token = Signal(str, bool)
     clear_token = Signal()
 
-    COLUMNS = ("File", "Quant", "Size", "Fits this machine?", "Memory", "")
+    COLUMNS = ("File", "Quant", "Size", "Fits this machine?", "Memory", "", "")
+    BADGE_COLUMN = 6  # shown second (moved visually), so the other columns keep their index
+    RECOMMENDED = "★ Recommended"
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setAccessibleName("Discover")
         self._serial = 0
         self._details: RepoDetails | None = None
+        self._fits: dict[str, FitEstimate] = {}
+        self.recommended: str | None = None
         self._rows: dict[str, DownloadRow] = {}
         self._token_status: TokenStatus | None = None
         self.ask_consent = self._ask_consent  # replaceable in tests (a modal dialog)
@@ -304,6 +320,19 @@ class DiscoverPage(QWidget):
         self.repo_meta.setWordWrap(True)
         lay.addWidget(self.repo_title)
         lay.addWidget(self.repo_meta)
+        controls = QHBoxLayout()
+        self.fits_only = QCheckBox("Only files that fit this machine")
+        self.fits_only.setToolTip("Hide files the planner says are too large for this machine.")
+        self.fits_only.toggled.connect(lambda _on: self._apply_filter())
+        self.file_order = QComboBox()
+        self.file_order.setAccessibleName("Order files")
+        self.file_order.addItem("Order: size", "size")
+        self.file_order.addItem("Order: best fit first", "fit")
+        self.file_order.currentIndexChanged.connect(lambda _i: self._render_files())
+        controls.addWidget(self.fits_only)
+        controls.addStretch(1)
+        controls.addWidget(self.file_order)
+        lay.addLayout(controls)
         self.tabs = QTabWidget()
         self.files = QTableWidget(0, len(self.COLUMNS))
         self.files.setHorizontalHeaderLabels(self.COLUMNS)
@@ -316,6 +345,7 @@ class DiscoverPage(QWidget):
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         for col in range(1, len(self.COLUMNS)):
             header.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
+        header.moveSection(self.BADGE_COLUMN, 1)
         self.files.setAccessibleName("Model files")
         self.files.setStyleSheet(TABLE_STYLE)
         self.files.setWordWrap(False)
@@ -403,9 +433,69 @@ class DiscoverPage(QWidget):
             f"{gated}"
         )
         self.card.setMarkdown("*Loading the model card…*")
+        self._fits = {}
+        self._render_files()
+
+    def _choices(self) -> list[FileChoice]:
+        entries = self._details.entries if self._details else []
+        return [
+            FileChoice(e.label, e.quant, e.size, self._fits.get(e.label))
+            for e in entries
+            if not e.is_mmproj
+        ]
+
+    def _render_files(self) -> None:
+        """(Re)build the table in the chosen order; fits known so far are shown at once."""
         self.files.setRowCount(0)
-        for entry in details.entries:
+        if self._details is None:
+            return
+        entries = list(self._details.entries)
+        if self.file_order.currentData() == "fit":
+            keys = {c.label: fit_sort_key(c) for c in self._choices()}
+            entries.sort(key=lambda e: (e.is_mmproj, keys.get(e.label, (9, 0, e.label))))
+        for entry in entries:
             self._add_entry(entry)
+            fit = self._fits.get(entry.label)
+            if fit is not None:
+                self._show_fit_cells(self._row_of(entry.label), fit)
+        self._update_recommended()
+        self._apply_filter()
+
+    def _update_recommended(self) -> None:
+        """One "Recommended" badge: the best file for this machine among those checked."""
+        self.recommended = recommend(self._choices())
+        for row in range(self.files.rowCount()):
+            label_item = self.files.item(row, 0)
+            badge = self.files.item(row, self.BADGE_COLUMN)
+            if label_item is None or badge is None:
+                continue
+            chosen = label_item.data(Qt.ItemDataRole.UserRole) == self.recommended
+            badge.setText(self.RECOMMENDED if chosen else "")
+            badge.setToolTip(
+                "The largest file that fits this machine fully on the GPU, else the largest "
+                "that runs at all (quantized files before full precision)."
+                if chosen
+                else ""
+            )
+            if chosen:
+                badge.setForeground(QColor(current_colors().success))
+
+    def _apply_filter(self) -> None:
+        only = self.fits_only.isChecked()
+        for row in range(self.files.rowCount()):
+            item = self.files.item(row, 0)
+            label = item.data(Qt.ItemDataRole.UserRole) if item is not None else None
+            fit = self._fits.get(label) if label else None
+            self.files.setRowHidden(row, only and fit is not None and not fits(fit))
+
+    def visible_labels(self) -> list[str]:
+        """File labels as shown, top to bottom (hidden rows left out)."""
+        out = []
+        for row in range(self.files.rowCount()):
+            item = self.files.item(row, 0)
+            if item is not None and not self.files.isRowHidden(row):
+                out.append(str(item.data(Qt.ItemDataRole.UserRole)))
+        return out
 
     def _add_entry(self, entry: GGUFEntry) -> None:
         row = self.files.rowCount()
@@ -417,8 +507,12 @@ class DiscoverPage(QWidget):
             human_size(entry.size),
             "vision projector" if entry.is_mmproj else "checking…",
             "",
+            "",
+            "",
         ]
         for col, text in enumerate(cells):
+            if col == 5:
+                continue  # the Download button
             item = QTableWidgetItem(text)
             item.setData(Qt.ItemDataRole.UserRole, entry.label)
             if col == 0:
@@ -447,9 +541,18 @@ class DiscoverPage(QWidget):
     def show_fit(self, repo_id: str, label: str, fit: FitEstimate) -> None:
         if self._details is None or self._details.repo_id != repo_id:
             return
+        self._fits[label] = fit
+        if self.file_order.currentData() == "fit":
+            self._render_files()
+            return
         row = self._row_of(label)
         if row < 0:
             return
+        self._show_fit_cells(row, fit)
+        self._update_recommended()
+        self._apply_filter()
+
+    def _show_fit_cells(self, row: int, fit: FitEstimate) -> None:
         colours = current_colors()
         verdict = self.files.item(row, 3)
         memory = self.files.item(row, 4)

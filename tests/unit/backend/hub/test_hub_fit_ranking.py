@@ -1,0 +1,56 @@
+"""Which file of a repo to recommend, and the "best fit first" order, from planner verdicts."""
+
+from __future__ import annotations
+
+from app.backend.hub import FileChoice, FitEstimate, fit_sort_key, fits, recommend
+
+GB = 10**9
+
+
+def _c(label: str, quant: str, size_gb: float, verdict: str | None) -> FileChoice:
+    fit = FitEstimate(verdict, int(size_gb * GB), 4096, True) if verdict else None  # type: ignore[arg-type]
+    return FileChoice(label, quant, int(size_gb * GB), fit)
+
+
+def test_largest_quant_that_fits_fully_on_the_gpu_wins() -> None:
+    choices = [
+        _c("m-Q4_K_M.gguf", "Q4_K_M", 4.9, "full_gpu"),
+        _c("m-Q6_K.gguf", "Q6_K", 6.6, "full_gpu"),
+        _c("m-Q8_0.gguf", "Q8_0", 8.5, "partial"),
+        _c("m-F16.gguf", "F16", 16.1, "cpu_only"),
+    ]
+    assert recommend(choices) == "m-Q6_K.gguf"
+
+
+def test_without_a_full_gpu_fit_the_largest_quant_that_runs_wins() -> None:
+    choices = [
+        _c("m-Q4_K_M.gguf", "Q4_K_M", 4.9, "cpu_only"),
+        _c("m-Q8_0.gguf", "Q8_0", 8.5, "cpu_only"),
+        _c("m-F16.gguf", "F16", 16.1, "cpu_only"),  # runs, but full precision is not worth it
+        _c("m-Q2_K.gguf", "Q2_K", 3.0, None),  # still being checked: not a candidate yet
+    ]
+    assert recommend(choices) == "m-Q8_0.gguf"
+
+
+def test_full_precision_only_when_nothing_quantized_fits() -> None:
+    choices = [_c("m-F16.gguf", "F16", 1.0, "cpu_only"), _c("m-Q8_0.gguf", "Q8_0", 0.6, None)]
+    assert recommend(choices) == "m-F16.gguf"
+
+
+def test_nothing_recommended_when_nothing_fits() -> None:
+    choices = [_c("m-Q4_0.gguf", "Q4_0", 40, "does_not_fit"), _c("m-Q8_0.gguf", "Q8_0", 70, None)]
+    assert recommend(choices) is None
+    assert not any(fits(c.fit) for c in choices)
+
+
+def test_sort_best_fit_first_bigger_first_unknown_last() -> None:
+    choices = [
+        _c("a.gguf", "Q4_0", 2, "cpu_only"),
+        _c("b.gguf", "Q8_0", 9, "does_not_fit"),
+        _c("c.gguf", "Q4_K_M", 3, "full_gpu"),
+        _c("d.gguf", "Q6_K", 4, "full_gpu"),
+        _c("e.gguf", "Q5_K_M", 5, None),
+        _c("f.gguf", "Q5_0", 5, "partial"),
+    ]
+    order = [c.label for c in sorted(choices, key=fit_sort_key)]
+    assert order == ["d.gguf", "c.gguf", "f.gguf", "a.gguf", "b.gguf", "e.gguf"]
