@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from PySide6.QtCore import QThread
+from PySide6.QtCore import Qt, QThread
 from PySide6.QtWidgets import QApplication, QWidget
 
 from app.backend.core import HearthCore
@@ -18,6 +18,7 @@ from app.ui.main_window import GLYPHS, MainWindow
 from app.ui.models_bridge import ModelsBridge
 from app.ui.pages.coming_soon import ComingSoonPage
 from app.ui.pages.discover import DiscoverPage
+from app.ui.pages.downloads import DownloadsButton, DownloadsPanel
 from app.ui.pages.hardware_controller import HardwareController
 from app.ui.pages.my_models import MyModelsPage
 from app.ui.pages.remotes import RemotesDialog
@@ -70,6 +71,9 @@ class HearthApp:
         self.my_models = MyModelsPage()
         self.my_models.connect_bridge(self.models_bridge)
         self.models_bridge.models_listed.connect(self.chat.model_bar.set_models)
+        self.downloads_panel = DownloadsPanel()
+        self.downloads_panel.connect_bridge(self.models_bridge)
+        self.models_bridge.open_in_chat.connect(self.load_in_chat)
 
         # The API server runs in-process (uvicorn on its own thread) over the same engines;
         # its bridge thread starts/stops it and hands the page its log and status.
@@ -107,6 +111,9 @@ class HearthApp:
         self.privacy_badge.set_on(core.settings.privacy.local_only)
         self.privacy_badge.clicked.connect(lambda: self.window.show_section("Settings"))
         self.window.add_sidebar_footer(self.privacy_badge)
+        self.downloads_panel.setParent(self.window, Qt.WindowType.Window)  # closes with it
+        self.downloads_button = DownloadsButton(self.downloads_panel)
+        self.window.add_sidebar_footer(self.downloads_button)
         self.window.add_shortcut("Ctrl+N", self.new_chat)
         self.window.add_shortcut("Ctrl+L", self.focus_model_picker)
         self.window.restore_geometry_b64(
@@ -148,6 +155,15 @@ class HearthApp:
     def focus_model_picker(self) -> None:
         self.window.show_section("Chat")
         self.chat.model_bar.picker.setFocus()
+
+    def load_in_chat(self, model_id: str) -> None:
+        """A finished download's "Load model": the Chat, that model picked, its load started."""
+        self.window.show_section("Chat")
+        picker = self.chat.model_bar.picker
+        index = picker.findData(model_id)
+        if index >= 0:
+            picker.setCurrentIndex(index)
+        self.chat.load_model.emit(model_id)
 
     def show_remotes(self) -> None:
         """The remote engines dialog (endpoints, keys, per-model fallback)."""

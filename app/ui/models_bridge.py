@@ -36,7 +36,9 @@ from app.backend.hub import (
     parse_repo_reference,
 )
 from app.backend.hub.http import HttpError, NetworkError
+from app.backend.library.catalog import LocalModel
 from app.backend.library.discovery import FoundSource, find_other_tools, link_in_place
+from app.backend.library.ids import SPLIT_PATTERN
 from app.backend.library.importer import ImportError_, delete_model, import_model
 from app.backend.planner import Resources, resources_from_hardware
 from app.backend.secrets import SecretBackendUnavailable
@@ -57,6 +59,7 @@ class ModelsBridge(QObject):
     other_tools_found = Signal(list)  # list[FoundSource]
     token_status = Signal(object)  # TokenStatus
     token_needs_consent = Signal(str)  # why no keyring; ask, then set_token(token, True)
+    open_in_chat = Signal(str)  # model id of a finished download: show the Chat, load it
     error = Signal(str)
     notice = Signal(str)
 
@@ -222,6 +225,42 @@ class ModelsBridge(QObject):
     def list_downloads(self) -> None:
         self.downloads_listed.emit(self._manager.records())
 
+    @Slot(str)
+    def load_downloaded(self, rid: str) -> None:
+        """Find the library model a finished download became, then ask for it in the Chat."""
+        self._pool.submit(self._load_downloaded, rid)
+
+    def _load_downloaded(self, rid: str) -> None:
+        try:
+            record = self._manager.get(rid)
+        except KeyError:
+            self.error.emit("That download is no longer in the list.")
+            return
+        siblings = [
+            r
+            for r in self._manager.records()
+            if record.spec.group
+            and r.spec.repo_id == record.spec.repo_id
+            and r.spec.group == record.spec.group
+        ] or [record]
+        waiting = [r for r in siblings if r.status != "completed"]
+        if waiting:
+            self.error.emit(
+                f"{record.spec.group or record.spec.filename} is not fully downloaded yet "
+                f"({len(waiting)} part(s) left)."
+            )
+            return
+        models = self.core.library.scan()
+        self.models_listed.emit(models)
+        model = model_for_file(models, Path(record.installed_path))
+        if model is None:
+            self.error.emit(
+                f"{Path(record.installed_path).name} is no longer in your models folder "
+                "(moved or deleted?). Download it again, or import it in My Models."
+            )
+            return
+        self.open_in_chat.emit(model.id)
+
     def _on_download(self, record: DownloadRecord) -> None:
         self.download_changed.emit(record)
         if record.status == "completed":
@@ -358,6 +397,19 @@ class ModelsBridge(QObject):
         self._manager.remove_listener(self._on_download)
         self._pool.shutdown(wait=False, cancel_futures=True)
         self._manager.shutdown()
+
+
+def model_for_file(models: list[LocalModel], path: Path) -> LocalModel | None:
+    """The library model a downloaded file belongs to (any part of a split model)."""
+    target = path.resolve()
+    stem = SPLIT_PATTERN.sub("", target.stem)
+    for model in models:
+        where = model.path.resolve()
+        if where == target:
+            return model
+        if where.parent == target.parent and SPLIT_PATTERN.sub("", where.stem) == stem:
+            return model
+    return None
 
 
 def record_dict(record: DownloadRecord) -> dict[str, Any]:

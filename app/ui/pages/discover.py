@@ -24,7 +24,6 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QMessageBox,
-    QProgressBar,
     QPushButton,
     QSplitter,
     QTableWidget,
@@ -49,6 +48,7 @@ from app.backend.hub import (
     recommend,
 )
 from app.backend.units import human_size
+from app.ui.pages.downloads import DownloadRow
 from app.ui.theme import current_colors
 
 TABLE_STYLE = """
@@ -61,16 +61,6 @@ QHeaderView::section { background: palette(window); color: palette(window-text);
     font-weight: 600; }
 """
 FIT_COLOURS = {"full_gpu": "success", "partial": "info", "cpu_only": "warning_text"}
-STATUS_TEXT = {
-    "queued": "Queued",
-    "downloading": "Downloading",
-    "paused": "Paused",
-    "verifying": "Verifying sha256…",
-    "completed": "Downloaded and verified",
-    "failed": "Failed",
-    "cancelled": "Cancelled",
-    "quarantined": "Rejected: damaged file",
-}
 
 
 def human_count(n: int) -> str:
@@ -81,82 +71,8 @@ def human_count(n: int) -> str:
     return str(n)
 
 
-def human_eta(seconds: float | None) -> str:
-    if seconds is None:
-        return ""
-    s = int(seconds)
-    if s >= 3600:
-        return f"{s // 3600} h {s % 3600 // 60:02d} min left"
-    if s >= 60:
-        return f"{s // 60} min {s % 60:02d} s left"
-    return f"{s} s left"
-
-
 def _when(dt: datetime | None) -> str:
     return dt.strftime("%Y-%m-%d") if dt else "unknown"
-
-
-class DownloadRow(QFrame):
-    """One download: name, progress bar, bytes · speed · time left, Pause/Resume, Cancel."""
-
-    def __init__(self, record: DownloadRecord, page: DiscoverPage) -> None:
-        super().__init__()
-        self.setObjectName("card")
-        self.rid = record.id
-        self._page = page
-        lay = QVBoxLayout(self)
-        lay.setContentsMargins(12, 8, 12, 8)
-        lay.setSpacing(4)
-        top = QHBoxLayout()
-        self.name = QLabel(f"<b>{record.spec.repo_id}</b> · {record.spec.filename}")
-        self.name.setTextFormat(Qt.TextFormat.RichText)
-        top.addWidget(self.name, 1)
-        self.toggle = QPushButton("Pause")
-        self.toggle.clicked.connect(self._toggle)
-        self.cancel = QPushButton("Cancel")
-        self.cancel.setObjectName("danger")
-        self.cancel.clicked.connect(lambda: page.cancel_download.emit(self.rid))
-        top.addWidget(self.toggle)
-        top.addWidget(self.cancel)
-        lay.addLayout(top)
-        self.bar = QProgressBar()
-        self.bar.setRange(0, 1000)
-        self.bar.setTextVisible(False)
-        lay.addWidget(self.bar)
-        self.detail = QLabel()
-        self.detail.setObjectName("muted")
-        self.detail.setWordWrap(True)
-        lay.addWidget(self.detail)
-        self.status = record.status
-        self.update_record(record)
-
-    def _toggle(self) -> None:
-        if self.status in ("paused", "failed"):
-            self._page.resume_download.emit(self.rid)
-        elif self.status == "completed" or self.status in ("cancelled", "quarantined"):
-            self._page.remove_download.emit(self.rid)
-        else:
-            self._page.pause_download.emit(self.rid)
-
-    def update_record(self, r: DownloadRecord) -> None:
-        self.status = r.status
-        self.bar.setValue(int(r.fraction * 1000))
-        parts = [f"{human_size(r.bytes_done)} of {human_size(r.spec.size)}"]
-        if r.status == "downloading" and r.speed_bps > 0:
-            parts += [f"{human_size(r.speed_bps)}/s", human_eta(r.eta_s)]
-        parts.insert(0, STATUS_TEXT[r.status])
-        text = " · ".join(p for p in parts if p)
-        if r.error:
-            text += f"\n{r.error}"
-        if r.status == "completed":
-            text = f"{STATUS_TEXT['completed']} · {human_size(r.spec.size)} · in My Models"
-        self.detail.setText(text)
-        self.toggle.setText(
-            {"paused": "Resume", "failed": "Retry", "completed": "Clear", "cancelled": "Clear",
-             "quarantined": "Clear"}.get(r.status, "Pause")
-        )  # fmt: skip
-        self.cancel.setVisible(r.status not in ("completed", "cancelled", "quarantined"))
-        self.bar.setVisible(r.status not in ("completed", "cancelled"))
 
 
 class TokenDialog(QDialog):
@@ -213,6 +129,7 @@ class DiscoverPage(QWidget):
     resume_download = Signal(str)
     cancel_download = Signal(str)
     remove_download = Signal(str)
+    load_downloaded = Signal(str)
     list_downloads = Signal()
     request_token_status = Signal()
     set_token = Signal(str, bool)
@@ -369,6 +286,7 @@ class DiscoverPage(QWidget):
         self.resume_download.connect(b.resume_download)  # type: ignore[attr-defined]
         self.cancel_download.connect(b.cancel_download)  # type: ignore[attr-defined]
         self.remove_download.connect(b.remove_download)  # type: ignore[attr-defined]
+        self.load_downloaded.connect(b.load_downloaded)  # type: ignore[attr-defined]
         self.list_downloads.connect(b.list_downloads)  # type: ignore[attr-defined]
         self.request_token_status.connect(b.request_token_status)  # type: ignore[attr-defined]
         self.set_token.connect(b.set_token)  # type: ignore[attr-defined]
