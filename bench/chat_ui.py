@@ -253,6 +253,8 @@ def main() -> int:
     t_end = time.perf_counter()
     view.set_message(whole, force=True)  # what reopening this chat costs for this message
     reopen_ms = (time.perf_counter() - t_end) * 1000
+    wait_until(lambda: not view.rendering)  # a long message shows in parts (stalls counted)
+    reopen_all_ms = (time.perf_counter() - t_end) * 1000
     typer.stop()
     beat.timer.stop()
     print(
@@ -260,7 +262,8 @@ def main() -> int:
         f" {time.perf_counter() - started:.1f} s: {beat.summary()}"
         f" (target ≤ 50 ms); typing: {len(latencies)} keys, worst {max(latencies):.1f} ms,"
         f" median {statistics.median(latencies):.2f} ms; reply stored {final_ms:.0f} ms;"
-        f" full render of this message when reopened {reopen_ms:.0f} ms;"
+        f" this message reopened: {reopen_ms:.0f} ms at once, all of it shown after"
+        f" {reopen_all_ms:.0f} ms;"
         f" typed text intact: {page.composer.input.toPlainText().count('a') == len(latencies)}"
     )
 

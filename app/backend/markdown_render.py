@@ -143,3 +143,33 @@ def warm_up(languages: tuple[str, ...] = WARM_LANGUAGES) -> None:
     sample = "| a |\n|---|\n| 1 |\n\n" + "".join(f"```{lang}\nx = 1\n```\n\n" for lang in languages)
     for dark in (False, True):
         render_markdown(sample, MarkdownStyle(dark=dark))
+
+
+def split_blocks(text: str, size: int) -> list[str]:
+    """``text`` cut at block boundaries into parts of about ``size`` characters.
+
+    Cuts only where ``stable_prefix_length`` would (after a blank line outside a code fence,
+    or after a closing fence), so each part renders as it would inside the whole; a single
+    block longer than ``size`` stays whole. ``"".join(parts) == text``."""
+    parts: list[str] = []
+    start = 0
+    in_fence = False
+    fence = ""
+    pos = 0
+    for line in text.splitlines(keepends=True):
+        stripped = line.lstrip()
+        pos += len(line)
+        boundary = False
+        if not in_fence and (stripped.startswith("```") or stripped.startswith("~~~")):
+            in_fence, fence = True, stripped[:3]
+        elif in_fence and stripped.startswith(fence):
+            in_fence = False
+            boundary = line.endswith("\n")
+        elif not in_fence and not stripped.strip() and line.endswith("\n"):
+            boundary = True
+        if boundary and pos - start >= size:
+            parts.append(text[start:pos])
+            start = pos
+    if start < len(text) or not parts:
+        parts.append(text[start:])
+    return parts

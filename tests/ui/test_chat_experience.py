@@ -338,6 +338,29 @@ def test_a_long_streamed_reply_is_frozen_in_segments_in_order(qtbot) -> None:
     assert view.code_blocks == [f"x = {i}\n" for i in range(60)]
     view.bodies()[-1].anchorClicked.emit(QUrl(f"{COPY_SCHEME}:59"))
     assert QGuiApplication.clipboard().text() == "x = 59\n"
-    # Reopened, the same reply renders into one document.
+    # Reopened, the same reply renders again from scratch (in parts: it is long).
     view.set_message(Message(2, 1, "assistant", "".join(blocks), "complete", 0.0), force=True)
-    assert view.bodies() == [view.body] and "Paragraph 59" in view.body.toPlainText()
+    qtbot.waitUntil(lambda: not view.rendering, timeout=10_000)
+    again = "\n".join(b.toPlainText() for b in view.bodies())
+    assert again.count("Paragraph ") == 60 and "Paragraph 59" in again
+
+
+def test_a_long_reply_opens_in_parts_that_together_are_the_whole_reply(qtbot) -> None:
+    from app.ui.chat.message_view import LONG_ANSWER_CHARS
+
+    blocks = [f"Section {i} " + "word " * 80 + f"\n\n```py\ny = {i}\n```\n\n" for i in range(80)]
+    reply = "".join(blocks)
+    assert len(reply) > 2 * LONG_ANSWER_CHARS
+    transcript = Transcript()
+    qtbot.addWidget(transcript)
+    transcript.show_messages([Message(2, 1, "assistant", reply, "complete", 0.0)])
+    [view] = transcript.views
+    assert view.rendering and len(view.bodies()) == 1  # the first part only, at once
+    assert view.code_blocks == [f"y = {i}\n" for i in range(80)]  # all numbered already
+    qtbot.waitUntil(lambda: not view.rendering, timeout=10_000)
+    assert len(view.bodies()) > 3
+    text = "\n".join(b.toPlainText() for b in view.bodies())
+    positions = [text.index(f"Section {i} ") for i in range(80)]
+    assert positions == sorted(positions) and "```" not in text
+    view.bodies()[-1].anchorClicked.emit(QUrl(f"{COPY_SCHEME}:79"))
+    assert QGuiApplication.clipboard().text() == "y = 79\n"

@@ -7,6 +7,9 @@ them) are rendered once and appended to the frozen part; only the open tail is r
 in its own small document. The frozen part is split into segments of ``SEGMENT_CHARS``, so
 appending to it costs the same at 50 kB as at 1 kB (a QTextDocument's incremental layout
 and paint grow with its size). When the reply ends the tail is frozen too.
+
+A finished answer over ``LONG_ANSWER_CHARS`` (opening a chat, a theme change) is rendered in
+parts, one document per event-loop turn, so a 50 kB reply never freezes the window.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from __future__ import annotations
 import html
 import math
 
-from PySide6.QtCore import QSize, QSizeF, Qt, QUrl, Signal
+from PySide6.QtCore import QSize, QSizeF, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import (
     QDesktopServices,
     QGuiApplication,
@@ -38,6 +41,7 @@ from app.backend.markdown_render import (
     COPY_SCHEME,
     MarkdownStyle,
     render_markdown,
+    split_blocks,
     stable_prefix_length,
 )
 from app.backend.reasoning import format_duration, split_reasoning
@@ -49,6 +53,9 @@ from app.ui.theme import Colors, current_colors
 TAIL_RENDER_LIMIT = 6_000
 #: A streaming reply's frozen text goes into a new document after this many characters.
 SEGMENT_CHARS = 8_000
+#: A finished answer longer than this is rendered in parts of about ``PART_CHARS``.
+LONG_ANSWER_CHARS = 12_000
+PART_CHARS = 4_000
 
 
 def markdown_style(c: Colors) -> MarkdownStyle:
@@ -137,6 +144,8 @@ class MessageView(QFrame):
     edited = Signal(int, str)
     #: The user is leaving an edit with unsaved changes (Escape, focus elsewhere).
     leave_edit = Signal(QWidget)
+    #: A long message finished rendering in parts (find in chat counts it again).
+    rendered = Signal()
 
     def __init__(self, message: Message, show_stats: bool = True) -> None:
         super().__init__()
@@ -204,6 +213,11 @@ class MessageView(QFrame):
         self._rendered: str | None = None  # the text the body shows, rendered
         self._segments: list[_Body] = []  # frozen parts of a long streamed reply, after body
         self.tail: _Body | None = None  # the open end of a streaming reply (built on first use)
+        self._parts: list[str] = []  # rendered HTML of a long message still to be shown
+        self._parts_timer = QTimer(self)
+        self._parts_timer.setSingleShot(True)
+        self._parts_timer.setInterval(0)
+        self._parts_timer.timeout.connect(self._next_part)
         self.set_message(message)
 
     # ------------------------------------------------------------------ built on demand
@@ -294,10 +308,8 @@ class MessageView(QFrame):
         else:
             split = split_reasoning(message.content)
             self._set_reasoning(split.reasoning, message.meta.get("reasoning_s"), split.thinking)
-            rendered = render_markdown(self._answer_text(split.answer), markdown_style(c))
             self._drop_stream_parts()
-            self.code_blocks = rendered.code_blocks
-            self.body.setHtml(rendered.html)
+            self._render_answer(self._answer_text(split.answer), markdown_style(c))
             self._rendered = message.content
         footer = stats_html(message, c, self.show_stats) if assistant else ""
         footer += self._extras_html(message, c)
@@ -369,7 +381,51 @@ class MessageView(QFrame):
         body.copy_block.connect(self._copy_block)
         return body
 
+    def _render_answer(self, answer: str, style: MarkdownStyle) -> None:
+        """Render a whole answer; a long one in parts, one per event-loop turn.
+
+        Measured: a 54 kB reply took ~180 ms in ``setHtml`` and ~200 ms of layout in one go,
+        frozen window included; parts of ``PART_CHARS`` take a few tens of ms each, and the
+        transcript follows them down as they appear."""
+        if len(answer) <= LONG_ANSWER_CHARS:
+            rendered = render_markdown(answer, style)
+            self.code_blocks = rendered.code_blocks
+            self.body.setHtml(rendered.html)
+            return
+        self.code_blocks = []
+        pieces: list[str] = []
+        for part in split_blocks(answer, PART_CHARS):
+            rendered = render_markdown(part, style, len(self.code_blocks))
+            self.code_blocks.extend(rendered.code_blocks)
+            pieces.append(rendered.html)
+        self.body.setHtml(pieces[0])
+        self._parts = pieces[1:]
+        self._parts_timer.start()
+
+    def _next_part(self) -> None:
+        if not self._parts:
+            return
+        segment = self._new_body()
+        after = self._segments[-1] if self._segments else self.body
+        self._layout.insertWidget(self._layout.indexOf(after) + 1, segment)
+        segment.setVisible(after.isVisible())  # hidden while the message is being edited
+        if not after.isVisible():
+            self._hidden_for_edit.append(segment)
+        self._segments.append(segment)
+        segment.setHtml(self._parts.pop(0))
+        if self._parts:
+            self._parts_timer.start()
+        else:
+            self.rendered.emit()
+
+    @property
+    def rendering(self) -> bool:
+        """True while parts of a long message are still to be shown."""
+        return bool(self._parts)
+
     def _drop_stream_parts(self) -> None:
+        self._parts = []
+        self._parts_timer.stop()
         for segment in self._segments:
             segment.deleteLater()
         self._segments = []

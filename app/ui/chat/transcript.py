@@ -236,6 +236,7 @@ class Transcript(QScrollArea):
         view.action.connect(self.message_action)
         view.edited.connect(self.message_edited)
         view.leave_edit.connect(self._ask_keep)
+        view.rendered.connect(self.finder.refresh)
         return view
 
     def _show_empty(self, empty: bool) -> None:

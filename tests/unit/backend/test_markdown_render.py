@@ -51,3 +51,17 @@ def test_stable_prefix_from_an_earlier_answer_matches_a_full_scan() -> None:
     for cut in range(len(text) + 1):
         earlier = stable_prefix_length(text[:cut])
         assert stable_prefix_length(text, earlier) == full
+
+
+def test_split_blocks_cuts_only_between_blocks() -> None:
+    from app.backend.markdown_render import split_blocks
+
+    block = "para " * 30 + "\n\n"
+    fence = "```py\n" + "x = 1\n\n" * 40 + "```\n\n"  # blank lines inside: not boundaries
+    text = (block * 5 + fence) * 4 + "open tail"
+    parts = split_blocks(text, 400)
+    assert "".join(parts) == text and len(parts) > 4
+    for part in parts[:-1]:
+        assert stable_prefix_length(part) == len(part)  # ends on a boundary
+        assert part.count("```") % 2 == 0  # never inside a fence
+    assert split_blocks("short", 400) == ["short"] and split_blocks("", 10) == [""]
