@@ -74,6 +74,7 @@ class HearthApp:
         self.downloads_panel = DownloadsPanel()
         self.downloads_panel.connect_bridge(self.models_bridge)
         self.models_bridge.open_in_chat.connect(self.load_in_chat)
+        self.models_bridge.settings_changed.connect(self._settings_changed_elsewhere)
 
         # The API server runs in-process (uvicorn on its own thread) over the same engines;
         # its bridge thread starts/stops it and hands the page its log and status.
@@ -192,6 +193,12 @@ class HearthApp:
         self.chat.model_bar.remotes_refresh_requested.emit()  # Local only may have changed
         self.theme.apply(settings.appearance.theme, settings.appearance.font_size)
         self._apply_chat_settings(settings)
+
+    def _settings_changed_elsewhere(self, settings: Settings) -> None:
+        """A choice saved outside the Settings page (e.g. the keyring consent) shows there,
+        unless the user has unsaved edits open."""
+        if not self.settings_page.is_dirty():
+            self.settings_page.load(settings)
 
     def _apply_chat_settings(self, settings: Settings) -> None:
         self.chat.composer.set_send_with_enter(settings.chat.send_with_enter)

@@ -24,6 +24,7 @@ from app.backend.downloads import DiskFullError, DownloadRecord, plan_entry_down
 from app.backend.gguf import GGUFError, SkippedArray, read_header
 from app.backend.hub import (
     BadRepoReference,
+    ConsentNeeded,
     FitEstimate,
     GGUFEntry,
     HubError,
@@ -58,7 +59,8 @@ class ModelsBridge(QObject):
     metadata_ready = Signal(str, dict)  # model id, metadata
     other_tools_found = Signal(list)  # list[FoundSource]
     token_status = Signal(object)  # TokenStatus
-    token_needs_consent = Signal(str)  # why no keyring; ask, then set_token(token, True)
+    token_needs_consent = Signal(str)  # why no keyring; ask, then answer_consent(token, yes)
+    settings_changed = Signal(object)  # Settings, after the bridge saved a choice (consent)
     open_in_chat = Signal(str)  # model id of a finished download: show the Chat, load it
     error = Signal(str)
     notice = Signal(str)
@@ -273,17 +275,46 @@ class ModelsBridge(QObject):
 
     @Slot(str, bool)
     def set_token(self, token: str, allow_file: bool) -> None:
+        """Store the token; without a keyring the remembered answer decides (or we ask)."""
+        policy = "allow" if allow_file else self.core.settings.privacy.secrets_file_fallback
+        self._pool.submit(self._store_token, token, policy)
+
+    def _store_token(self, token: str, policy: str) -> None:
+        try:
+            self.core.hub_token.set_with_policy(token, policy)  # type: ignore[arg-type]
+        except ConsentNeeded as exc:
+            self.token_needs_consent.emit(str(exc))
+            return
+        except (SecretBackendUnavailable, ValueError) as exc:
+            self.error.emit(str(exc))
+            return
+        self.token_status.emit(self.core.hub_token.status())
+        self.notice.emit("Hugging Face token saved.")
+
+    @Slot(str, bool)
+    def answer_consent(self, token: str, allowed: bool) -> None:
+        """Remember the user's answer about the private file (settings, never the token),
+        then store the token if they agreed."""
+
         def run() -> None:
+            answer = "allow" if allowed else "deny"
+
+            def remember(settings: Any) -> None:
+                settings.privacy.secrets_file_fallback = answer
+
             try:
-                self.core.hub_token.set(token, allow_file=allow_file)
-            except SecretBackendUnavailable as exc:
-                self.token_needs_consent.emit(str(exc))
-                return
-            except ValueError as exc:
-                self.error.emit(str(exc))
-                return
-            self.token_status.emit(self.core.hub_token.status())
-            self.notice.emit("Hugging Face token saved.")
+                self.core.settings = self.core.settings_store.update(remember)
+            except Exception as exc:  # the answer still counts for this time
+                self.error.emit(f"Could not save the settings: {exc}")
+            else:
+                self.settings_changed.emit(self.core.settings)
+            if allowed:
+                self._store_token(token, "allow")
+            else:
+                self.notice.emit(
+                    "The token was not saved. Hearth will not ask again; change this in "
+                    "Settings → Privacy."
+                )
 
         self._pool.submit(run)
 

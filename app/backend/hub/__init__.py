@@ -28,12 +28,14 @@ from app.backend.hub.names import (
     validate_repo_id,
 )
 from app.backend.hub.remote_header import fetch_remote_header, merge_split_headers
-from app.backend.hub.token import HubToken, TokenStatus
+from app.backend.hub.token import ConsentNeeded, FileFallbackRefused, HubToken, TokenStatus
 
 __all__ = [
     "SORTS",
     "BadRepoReference",
+    "ConsentNeeded",
     "FileChoice",
+    "FileFallbackRefused",
     "FitEstimate",
     "GGUFEntry",
     "HubClient",

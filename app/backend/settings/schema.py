@@ -16,6 +16,7 @@ from app.backend.engine.types import LoadParams, SamplingParams
 SETTINGS_VERSION = 2
 
 Theme = Literal["system", "light", "dark"]
+SecretsFileFallback = Literal["ask", "allow", "deny"]
 
 
 def _desc(text: str, **extra: Any) -> dict[str, Any]:
@@ -208,6 +209,14 @@ class PrivacySettings:
         metadata=_desc(
             "Local only: nothing leaves this computer. Hub search, downloads and remote "
             "engines are disabled until you turn this off."
+        ),
+    )
+    secrets_file_fallback: SecretsFileFallback = field(
+        default="ask",
+        metadata=_desc(
+            "When no system keyring is usable, may the Hugging Face token be kept in a "
+            "private file readable only by you? 'ask' the first time (the answer is "
+            "remembered here), 'allow', or 'deny' (never write it to a file)."
         ),
     )
 

@@ -133,6 +133,7 @@ class DiscoverPage(QWidget):
     list_downloads = Signal()
     request_token_status = Signal()
     set_token = Signal(str, bool)
+    answer_consent = Signal(str, bool)  # token, allowed: remembered in settings
     clear_token = Signal()
 
     COLUMNS = ("File", "Quant", "Size", "Fits this machine?", "Memory", "", "")
@@ -290,6 +291,7 @@ class DiscoverPage(QWidget):
         self.list_downloads.connect(b.list_downloads)  # type: ignore[attr-defined]
         self.request_token_status.connect(b.request_token_status)  # type: ignore[attr-defined]
         self.set_token.connect(b.set_token)  # type: ignore[attr-defined]
+        self.answer_consent.connect(b.answer_consent)  # type: ignore[attr-defined]
         self.clear_token.connect(b.clear_token)  # type: ignore[attr-defined]
         b.search_results.connect(self.show_results)  # type: ignore[attr-defined]
         b.repo_opened.connect(self.show_repo)  # type: ignore[attr-defined]
@@ -529,15 +531,16 @@ class DiscoverPage(QWidget):
     @Slot(str)
     def _on_needs_consent(self, reason: str) -> None:
         token = getattr(self, "_pending_token", "")
-        if token and self.ask_consent(reason):
-            self.set_token.emit(token, True)
+        if token:
+            self.answer_consent.emit(token, self.ask_consent(reason))
         self._pending_token = ""
 
     def _ask_consent(self, reason: str) -> bool:
         answer = QMessageBox.question(
             self,
             "No system keyring",
-            f"{reason}\n\nStore the token in a private file readable only by you instead?",
+            f"{reason}\n\nStore the token in a private file readable only by you instead?\n\n"
+            "Hearth remembers your answer; you can change it in Settings → Privacy.",
         )
         return answer == QMessageBox.StandardButton.Yes
 
