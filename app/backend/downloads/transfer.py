@@ -198,7 +198,11 @@ def fetch(
         except OSError as exc:
             raise DownloadError(f"Can't write {part}: {exc.strerror}.") from None
         try:
-            os.ftruncate(fd, offset)
+            if os.fstat(fd).st_size != offset:
+                # Only when needed: on ext4 a truncate marks the file for "replace via
+                # truncate" (auto_da_alloc), and close() then starts writeback of the whole
+                # file: measured +0.26 s at the end of a 537 MB download.
+                os.ftruncate(fd, offset)
             os.lseek(fd, offset, os.SEEK_SET)
             worker = _Hasher(hasher)
             try:

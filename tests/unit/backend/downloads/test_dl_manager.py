@@ -101,6 +101,30 @@ def test_connection_reset_mid_file_is_retried(
     m.shutdown()
 
 
+def test_a_fresh_download_never_truncates_its_file(
+    hub: HubEmulator, gguf_small: bytes, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ext4 flushes a truncated-then-rewritten file at close (auto_da_alloc): +0.26 s on
+    537 MB. Truncate only when the partial file must really be cut (Range ignored)."""
+    import os
+
+    calls: list[int] = []
+    real = os.ftruncate
+
+    def spy(fd: int, length: int) -> None:
+        calls.append(length)
+        real(fd, length)
+
+    monkeypatch.setattr(os, "ftruncate", spy)
+    hub.add_repo(REPO, {"t-Q8_0.gguf": gguf_small})
+    m = _manager(tmp_path)
+    m.start()
+    rec = _done(m, m.enqueue(_spec(hub, "t-Q8_0.gguf", gguf_small)).id)
+    assert rec.status == "completed", rec.error
+    assert calls == []
+    m.shutdown()
+
+
 def test_gives_up_after_max_attempts(hub: HubEmulator, gguf_small: bytes, tmp_path: Path):
     hub.add_repo(REPO, {"t-Q8_0.gguf": gguf_small})
     hub.fault(REPO, "t-Q8_0.gguf", Fault(status=503))
