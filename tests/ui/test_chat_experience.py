@@ -356,8 +356,8 @@ def test_a_long_reply_opens_in_parts_that_together_are_the_whole_reply(qtbot) ->
     transcript.show_messages([Message(2, 1, "assistant", reply, "complete", 0.0)])
     [view] = transcript.views
     assert view.rendering and len(view.bodies()) == 1  # the first part only, at once
-    assert view.code_blocks == [f"y = {i}\n" for i in range(80)]  # all numbered already
     qtbot.waitUntil(lambda: not view.rendering, timeout=10_000)
+    assert view.code_blocks == [f"y = {i}\n" for i in range(80)]  # numbered across parts
     assert len(view.bodies()) > 3
     text = "\n".join(b.toPlainText() for b in view.bodies())
     positions = [text.index(f"Section {i} ") for i in range(80)]

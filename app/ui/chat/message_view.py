@@ -213,7 +213,8 @@ class MessageView(QFrame):
         self._rendered: str | None = None  # the text the body shows, rendered
         self._segments: list[_Body] = []  # frozen parts of a long streamed reply, after body
         self.tail: _Body | None = None  # the open end of a streaming reply (built on first use)
-        self._parts: list[str] = []  # rendered HTML of a long message still to be shown
+        self._parts: list[str] = []  # Markdown of a long message still to be shown
+        self._style = MarkdownStyle()
         self._parts_timer = QTimer(self)
         self._parts_timer.setSingleShot(True)
         self._parts_timer.setInterval(0)
@@ -393,14 +394,16 @@ class MessageView(QFrame):
             self.body.setHtml(rendered.html)
             return
         self.code_blocks = []
-        pieces: list[str] = []
-        for part in split_blocks(answer, PART_CHARS):
-            rendered = render_markdown(part, style, len(self.code_blocks))
-            self.code_blocks.extend(rendered.code_blocks)
-            pieces.append(rendered.html)
-        self.body.setHtml(pieces[0])
-        self._parts = pieces[1:]
+        self._style = style
+        self._parts = split_blocks(answer, PART_CHARS)
+        self._show_part(self.body)
         self._parts_timer.start()
+
+    def _show_part(self, target: _Body) -> None:
+        """Render the next part into ``target``; copy links continue the numbering."""
+        rendered = render_markdown(self._parts.pop(0), self._style, len(self.code_blocks))
+        self.code_blocks.extend(rendered.code_blocks)
+        target.setHtml(rendered.html)
 
     def _next_part(self) -> None:
         if not self._parts:
@@ -412,7 +415,7 @@ class MessageView(QFrame):
         if not after.isVisible():
             self._hidden_for_edit.append(segment)
         self._segments.append(segment)
-        segment.setHtml(self._parts.pop(0))
+        self._show_part(segment)
         if self._parts:
             self._parts_timer.start()
         else:
