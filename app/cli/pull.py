@@ -35,7 +35,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         metavar="REPO[:QUANT]",
         help="user/repo, user/repo:Q4_K_M, or a Hugging Face link (to a repo or one file)",
     )
-    parser.add_argument("--mmproj", action="store_true", help="also fetch the vision projector")
+    parser.add_argument(
+        "--mmproj",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="also fetch the repo's vision projector, as Discover does (default: yes)",
+    )
     parser.add_argument("--list", action="store_true", help="list the quantizations and exit")
     parser.set_defaults(func=_pull)
 
@@ -64,7 +69,7 @@ def _choose(details: RepoDetails, quant: str | None, filename: str | None) -> GG
 
 def _pull(args: argparse.Namespace) -> int:
     from app.backend.core import HearthCore
-    from app.backend.downloads import DiskFullError, plan_entry_downloads
+    from app.backend.downloads import DiskFullError, plan_model_downloads
     from app.backend.hub import BadRepoReference, HubError, parse_repo_reference
 
     core = HearthCore()
@@ -85,10 +90,7 @@ def _pull(args: argparse.Namespace) -> int:
         return fail(str(exc))
     if not entry.complete:
         return fail(f"{entry.label} is missing some of its split parts on Hugging Face.")
-    entries = [entry]
-    if args.mmproj and details.projectors:
-        entries.append(details.projectors[0])
-    specs = [s for e in entries for s in plan_entry_downloads(client, details, e)]
+    specs = plan_model_downloads(client, details, entry, with_projector=args.mmproj)
     manager = core.downloads
     try:
         records = [manager.enqueue(s) for s in specs]

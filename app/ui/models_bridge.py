@@ -20,7 +20,12 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal, Slot
 
 from app.backend.core import HearthCore
-from app.backend.downloads import DiskFullError, DownloadRecord, plan_entry_downloads
+from app.backend.downloads import (
+    DiskFullError,
+    DownloadRecord,
+    choose_projector,
+    plan_entry_downloads,
+)
 from app.backend.gguf import GGUFError, SkippedArray, read_header
 from app.backend.hub import (
     BadRepoReference,
@@ -194,8 +199,12 @@ class ModelsBridge(QObject):
             return
         try:
             client = self.core.hub()
-            for spec in plan_entry_downloads(client, details, entry):
-                self._manager.enqueue(spec)
+            specs = plan_entry_downloads(client, details, entry)
+            projector = None if entry.is_mmproj else choose_projector(details)
+            # A vision model's projector follows once the model is in (same folder).
+            companions = plan_entry_downloads(client, details, projector) if projector else []
+            for index, spec in enumerate(specs):
+                self._manager.enqueue(spec, then=companions if index == 0 else ())
         except (DiskFullError, HubError) as exc:
             self.error.emit(str(exc))
             return

@@ -18,7 +18,8 @@ from app.ui.app import HearthApp
 from app.ui.models_bridge import ModelsBridge
 from app.ui.pages.discover import DiscoverPage
 from app.ui.pages.downloads import DownloadsPanel
-from tests.helpers.gguf_factory import write_tiny_llama
+from app.ui.pages.my_models import MyModelsPage
+from tests.helpers.gguf_factory import ModelSpec, write_model, write_tiny_llama
 from tests.helpers.hub_emulator import Fault, HubEmulator, gguf_medium, gguf_small, hub
 
 __all__ = ["gguf_medium", "gguf_small", "hub"]
@@ -168,3 +169,26 @@ def test_app_load_in_chat_switches_to_chat_and_loads(qtbot, isolated_home: Path)
     finally:
         hearth.shutdown()
         hearth.window.deleteLater()
+
+
+def test_a_vision_models_projector_follows_it(qtbot, pages, hub, gguf_small, bridge, tmp_path):  # type: ignore[no-untyped-def]
+    discover, panel = pages
+    projector = write_model(  # a projector by its header, as llama.cpp writes them
+        tmp_path / "mmproj.gguf", ModelSpec(extra_metadata={"general.type": "mmproj"})
+    )
+    hub.add_repo(REPO, {"v-Q8_0.gguf": gguf_small, "mmproj-v-f16.gguf": projector})
+    discover.open_repo.emit(REPO)
+    _download(qtbot, discover, "v-Q8_0.gguf")
+    qtbot.waitUntil(
+        lambda: sorted(panel.group_labels("Finished")) == ["mmproj-v-f16.gguf", "v-Q8_0.gguf"],
+        timeout=20_000,
+    )
+    folder = bridge.core.paths.models / REPO
+    assert sorted(p.name for p in folder.iterdir()) == ["mmproj-v-f16.gguf", "v-Q8_0.gguf"]
+    my_models = MyModelsPage()  # one model, marked as having its projector beside it
+    qtbot.addWidget(my_models)
+    my_models.connect_bridge(bridge)
+    my_models.list_models.emit()
+    qtbot.waitUntil(lambda: my_models.model.rowCount() == 1, timeout=10_000)
+    qtbot.waitUntil(lambda: "· vision" in my_models.model.item(0, 0).text(), timeout=10_000)
+    assert "mmproj-v-f16.gguf" in my_models.model.item(0, 0).toolTip()

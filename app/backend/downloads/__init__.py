@@ -1,7 +1,7 @@
 """Verified, resumable downloads from the Hub into the model library."""
 
 from app.backend.downloads.manager import DownloadManager, record_id
-from app.backend.downloads.plan import plan_entry_downloads
+from app.backend.downloads.plan import choose_projector, plan_entry_downloads, plan_model_downloads
 from app.backend.downloads.types import (
     ACTIVE,
     FINISHED,
@@ -25,6 +25,8 @@ __all__ = [
     "Status",
     "TransientError",
     "VerificationError",
+    "choose_projector",
     "plan_entry_downloads",
+    "plan_model_downloads",
     "record_id",
 ]

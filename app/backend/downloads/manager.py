@@ -117,10 +117,12 @@ class DownloadManager:
             self.max_concurrent = max(1, n)
         self._dispatch()
 
-    def enqueue(self, spec: DownloadSpec) -> DownloadRecord:
+    def enqueue(self, spec: DownloadSpec, *, then: Iterable[DownloadSpec] = ()) -> DownloadRecord:
         """Queue ``spec``; an identical active download is returned instead of duplicated.
 
-        Raises ``DiskFullError`` when the file can't fit on the disk.
+        ``then``: companions (a model's vision projector) queued once this file is
+        installed, unless already in the library; kept in the state file, so a restart
+        does not lose them. Raises ``DiskFullError`` when the file can't fit on the disk.
         """
         rid = record_id(spec)
         with self._lock:
@@ -132,7 +134,10 @@ class DownloadManager:
             part = self.part_path(rid)
             have = part.stat().st_size if part.exists() else 0
             check_disk_space(self.downloads_dir, max(0, spec.size - have), self.space_margin)
-            rec = DownloadRecord(rid, spec, "queued", bytes_done=have, created_at=time.time())
+            extra = {"then": [c.to_dict() for c in then]} if then else {}
+            rec = DownloadRecord(
+                rid, spec, "queued", bytes_done=have, created_at=time.time(), extra=extra
+            )
             self._records.pop(rid, None)
             self._records[rid] = rec
         self._publish(rec, save=True)
@@ -210,6 +215,23 @@ class DownloadManager:
             self._save_locked()
 
     # ------------------------------------------------------------------ internals
+    def _enqueue_companions(self, rec: DownloadRecord) -> None:
+        """Queue what should follow ``rec`` (its projector), skipping files already there."""
+        for data in rec.extra.get("then", []):
+            spec = DownloadSpec(**data)
+            target = self.models_folder / spec.dest
+            if target.is_file() and target.stat().st_size == spec.size:
+                continue
+            try:
+                self.enqueue(spec)
+            except DownloadError as exc:  # e.g. no space left for it: say so in the list
+                failed = DownloadRecord(
+                    record_id(spec), spec, "failed", error=str(exc), created_at=time.time()
+                )
+                with self._lock:
+                    self._records[failed.id] = failed
+                self._publish(failed, save=True)
+
     def _stop_locked(self, rid: str) -> None:
         """Set the stop flag and unblock a read in progress (no waiting for the socket)."""
         stop = self._stops.get(rid)
@@ -340,6 +362,7 @@ class DownloadManager:
                 rec = self._update(rid, status="completed", installed_path=str(installed.path))
                 if rec:
                     self._publish(rec, save=True)
+                    self._enqueue_companions(rec)
                 return
             except Stopped:
                 self._requeue_if_closing(rid)

@@ -36,3 +36,30 @@ def plan_entry_downloads(
             )
         )
     return specs
+
+
+def choose_projector(details: RepoDetails) -> GGUFEntry | None:
+    """The vision projector to fetch with a model of this repo, if it has any.
+
+    F16 first (what llama.cpp's own model pages ship and load by default), else the
+    smallest complete one; a projector with missing split parts is never chosen.
+    """
+    projectors = [p for p in details.projectors if p.complete]
+    f16 = [p for p in projectors if p.quant.upper() == "F16"]
+    pool = f16 or projectors
+    return min(pool, key=lambda p: (p.size, p.label), default=None)
+
+
+def plan_model_downloads(
+    client: HubClient, details: RepoDetails, entry: GGUFEntry, *, with_projector: bool = True
+) -> list[DownloadSpec]:
+    """The files of ``entry`` plus, for a model of a repo that has one, its projector.
+
+    The projector lands in the same ``publisher/repo`` folder, where the library pairs it
+    with the model (``LocalModel.projector``).
+    """
+    specs = plan_entry_downloads(client, details, entry)
+    projector = choose_projector(details) if with_projector and not entry.is_mmproj else None
+    if projector is not None:
+        specs += plan_entry_downloads(client, details, projector)
+    return specs

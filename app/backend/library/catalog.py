@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 import os
 import threading
-from dataclasses import asdict, dataclass
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from app.backend.gguf import GGUFError, is_mmproj, read_header
@@ -34,6 +35,7 @@ class LocalModel:
     n_ctx_train: int
     has_chat_template: bool
     error: str | None = None
+    projector: Path | None = None  # a vision projector (mmproj) in the same folder
 
     @property
     def ollama_name(self) -> str:
@@ -90,7 +92,11 @@ class ModelLibrary:
             if not facts[path].is_projector
         }
         ids = assign_ids(candidates)
-        models = [self._model(ids[c], path, facts[path]) for c, path in candidates.items()]
+        projectors = _projectors_by_folder(p for _, _, p in files if facts[p].is_projector)
+        models = [
+            replace(self._model(ids[c], path, facts[path]), projector=projectors.get(path.parent))
+            for c, path in candidates.items()
+        ]
         self._save_cache()
         return sorted(models, key=lambda m: m.id.lower())
 
@@ -204,3 +210,19 @@ class ModelLibrary:
             os.replace(tmp, self._cache_file)
         except OSError:
             pass  # the cache is an optimisation; a read-only disk must not break listing
+
+
+def _projectors_by_folder(paths: Iterable[Path]) -> dict[Path, Path]:
+    """One projector per folder (the library layout is one repo per folder): F16 first,
+    then the smallest, as a download would pick it."""
+    best: dict[Path, Path] = {}
+    for path in sorted(paths):
+        current = best.get(path.parent)
+        if current is None or _projector_rank(path) < _projector_rank(current):
+            best[path.parent] = path
+    return best
+
+
+def _projector_rank(path: Path) -> tuple[bool, int, str]:
+    quant = (quant_from_name(path.name) or "").upper()
+    return (quant != "F16", path.stat().st_size, path.name)

@@ -218,6 +218,10 @@ class MyModelsPage(QWidget):
             ]
             if broken:
                 row[1] = _cell("unreadable", "", m.error or "")
+            if m.projector is not None:  # downloaded with it: the model can see images
+                row[0] = _cell(
+                    f"{m.id}  · vision", m.id.lower(), f"{m.path}\nVision projector: {m.projector}"
+                )
             row[0].setData(m.id, Qt.ItemDataRole.UserRole)
             self.model.appendRow(row)
         total = sum(m.size_bytes for m in models)
