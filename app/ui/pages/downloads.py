@@ -129,7 +129,7 @@ class DownloadRow(QFrame):
              "quarantined": "Clear"}.get(r.status, "Pause")
         )  # fmt: skip
         self.cancel.setVisible(r.status not in ("completed", "cancelled", "quarantined"))
-        self.bar.setVisible(r.status not in ("completed", "cancelled"))
+        self.bar.setVisible(r.status not in ("completed", "cancelled", "quarantined"))
         self.load.setVisible(r.status == "completed")
 
 
