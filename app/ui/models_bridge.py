@@ -35,6 +35,7 @@ from app.backend.hub import (
     HubError,
     RepoDetails,
     SearchCursor,
+    best_fit_by_size,
     fetch_remote_header,
     fit_from_header,
     fit_from_size,
@@ -58,6 +59,7 @@ class ModelsBridge(QObject):
     repo_opened = Signal(object)  # RepoDetails
     readme_ready = Signal(str, str)  # repo id, Markdown
     fit_ready = Signal(str, str, object)  # repo id, entry label, FitEstimate
+    result_fit = Signal(str, object)  # repo id, FitEstimate | None (by size, for the filter)
     download_changed = Signal(object)  # DownloadRecord
     downloads_listed = Signal(list)  # list[DownloadRecord]
     models_listed = Signal(list)  # list[LocalModel]
@@ -77,6 +79,7 @@ class ModelsBridge(QObject):
         self._cursor: SearchCursor | None = None
         self._serial = 0
         self._details: dict[str, RepoDetails] = {}
+        self._result_fits: dict[str, FitEstimate | None] = {}
         self._resources: Resources | None = None
         self._found: list[FoundSource] = []
         self._manager = core.downloads
@@ -134,6 +137,25 @@ class ModelsBridge(QObject):
             self.search_results.emit(-serial, page, not cursor.exhausted)  # negative: append
 
         self._pool.submit(run)
+
+    @Slot(list)
+    def check_result_fits(self, repo_ids: list[str]) -> None:
+        """Whether each search result has a file that fits here (by size; one call each)."""
+        for repo_id in repo_ids:
+            if repo_id in self._result_fits:
+                self.result_fit.emit(repo_id, self._result_fits[repo_id])
+            else:
+                self._pool.submit(self._result_fit, repo_id)
+
+    def _result_fit(self, repo_id: str) -> None:
+        try:
+            details = self.core.hub().repo_details(repo_id)
+        except (HubError, BadRepoReference) as exc:
+            log.info("no fit for %s: %s", repo_id, exc)
+            return  # unknown: the result stays listed
+        fit = best_fit_by_size(details.entries, self._resources_now())
+        self._result_fits[repo_id] = fit
+        self.result_fit.emit(repo_id, fit)
 
     @Slot(str)
     def open_repo(self, repo_id: str) -> None:

@@ -275,3 +275,22 @@ def test_fits_filter_and_best_fit_order(qtbot, page, hub, gguf_small, gguf_mediu
     )
     assert page.visible_labels()[0] == "x-Q8_0.gguf"
     _shot(page, "discover-fit.png")
+
+
+def test_search_results_filter_to_models_that_fit(
+    qtbot, page, hub, gguf_small, gguf_medium, bridge
+):  # type: ignore[no-untyped-def]
+    hub.add_repo("acme/small-GGUF", {"s-Q4_0.gguf": gguf_small}, downloads=30)
+    hub.add_repo("acme/big-GGUF", {"b-Q8_0.gguf": gguf_medium}, downloads=20)
+    hub.add_repo("acme/projector-only-GGUF", {"mmproj-p-f16.gguf": gguf_small}, downloads=10)
+    # CPU only with 1 MB to spare: the 0.7 MB file fits by size, the 5 MB one does not.
+    bridge._resources = Resources(gpu_free_bytes=(), ram_available_bytes=512 * 1024**2 + 10**6)
+    page.query.setText("acme")
+    page.search_button.click()
+    qtbot.waitUntil(lambda: page.results.count() == 3, timeout=10_000)
+    all_three = ["acme/small-GGUF", "acme/big-GGUF", "acme/projector-only-GGUF"]
+    assert page.visible_results() == all_three
+    page.results_fit_only.setChecked(True)
+    qtbot.waitUntil(lambda: page.visible_results() == ["acme/small-GGUF"], timeout=10_000)
+    page.results_fit_only.setChecked(False)
+    assert page.visible_results() == all_three

@@ -13,6 +13,7 @@ from app.backend.hub.files import GGUFEntry, RemoteFile, group_gguf_files
 from app.backend.hub.fit import (
     FileChoice,
     FitEstimate,
+    best_fit_by_size,
     fit_from_header,
     fit_from_size,
     fit_sort_key,
@@ -48,6 +49,7 @@ __all__ = [
     "SearchCursor",
     "TokenStatus",
     "UnsafeFilename",
+    "best_fit_by_size",
     "fetch_remote_header",
     "fit_from_header",
     "fit_from_size",

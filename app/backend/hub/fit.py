@@ -6,9 +6,11 @@ and buffers), else from the file size with a rough overhead: an honest, labelled
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from app.backend.gguf import GGUFHeader
+from app.backend.hub.files import GGUFEntry
 from app.backend.planner import PlanRequest, Resources, Verdict, plan_model
 
 DEFAULT_FIT_CTX = 4096
@@ -103,3 +105,14 @@ def recommend(choices: list[FileChoice]) -> str | None:
         if best is not None:
             return best.label
     return None
+
+
+def best_fit_by_size(entries: Iterable[GGUFEntry], resources: Resources) -> FitEstimate | None:
+    """How well the repo's most suitable file would run, from file sizes alone.
+
+    Enough to filter search results without reading any header (one API call per repo):
+    the best verdict among its complete model files, the smallest need breaking ties.
+    None when the repo has no usable model file.
+    """
+    fits_ = [fit_from_size(e.size, resources) for e in entries if not e.is_mmproj and e.complete]
+    return min(fits_, key=lambda f: (FIT_RANK[f.verdict], f.memory_bytes), default=None)

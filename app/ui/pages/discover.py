@@ -124,6 +124,7 @@ class DiscoverPage(QWidget):
     search = Signal(str, str)
     more_results = Signal()
     open_repo = Signal(str)
+    check_result_fits = Signal(list)  # repo ids: which have a file that fits here
     download = Signal(str, str)
     pause_download = Signal(str)
     resume_download = Signal(str)
@@ -146,6 +147,7 @@ class DiscoverPage(QWidget):
         self._serial = 0
         self._details: RepoDetails | None = None
         self._fits: dict[str, FitEstimate] = {}
+        self._result_fits: dict[str, FitEstimate | None] = {}
         self.recommended: str | None = None
         self._rows: dict[str, DownloadRow] = {}
         self._token_status: TokenStatus | None = None
@@ -179,7 +181,13 @@ class DiscoverPage(QWidget):
         self.search_button = QPushButton("Search")
         self.search_button.setObjectName("primary")
         self.search_button.clicked.connect(self._search)
+        self.results_fit_only = QCheckBox("Fits this machine")
+        self.results_fit_only.setToolTip(
+            "Only models with a file that fits this machine (judged by file size)"
+        )
+        self.results_fit_only.toggled.connect(self._on_results_filter)
         row.addWidget(self.query, 1)
+        row.addWidget(self.results_fit_only)
         row.addWidget(self.sort)
         row.addWidget(self.search_button)
         outer.addLayout(row)
@@ -282,6 +290,8 @@ class DiscoverPage(QWidget):
         self.search.connect(b.search)  # type: ignore[attr-defined]
         self.more_results.connect(b.more_results)  # type: ignore[attr-defined]
         self.open_repo.connect(b.open_repo)  # type: ignore[attr-defined]
+        self.check_result_fits.connect(b.check_result_fits)  # type: ignore[attr-defined]
+        b.result_fit.connect(self.show_result_fit)  # type: ignore[attr-defined]
         self.download.connect(b.download)  # type: ignore[attr-defined]
         self.pause_download.connect(b.pause_download)  # type: ignore[attr-defined]
         self.resume_download.connect(b.resume_download)  # type: ignore[attr-defined]
@@ -332,6 +342,41 @@ class DiscoverPage(QWidget):
             f"{count} model{'s' if count != 1 else ''}" if count else "No GGUF models found."
         )
         self.more.setVisible(more)
+        if self.results_fit_only.isChecked():
+            self.check_result_fits.emit([m.repo_id for m in models])
+
+    def _result_items(self) -> list[QListWidgetItem]:
+        return [self.results.item(i) for i in range(self.results.count())]
+
+    def _on_results_filter(self, on: bool) -> None:
+        if on:
+            self.check_result_fits.emit(
+                [str(i.data(Qt.ItemDataRole.UserRole)) for i in self._result_items()]
+            )
+        self._apply_results_filter()
+
+    @Slot(str, object)
+    def show_result_fit(self, repo_id: str, fit: FitEstimate | None) -> None:
+        self._result_fits[repo_id] = fit
+        for item in self._result_items():
+            if item.data(Qt.ItemDataRole.UserRole) == repo_id:
+                item.setToolTip(
+                    f"{repo_id}\n{fit.label} (by file size)" if fit else f"{repo_id}\nNo GGUF model"
+                )
+        self._apply_results_filter()
+
+    def _apply_results_filter(self) -> None:
+        """Hide results known not to fit (or with no model file); unknown ones stay."""
+        only = self.results_fit_only.isChecked()
+        for item in self._result_items():
+            repo_id = item.data(Qt.ItemDataRole.UserRole)
+            known = repo_id in self._result_fits
+            item.setHidden(only and known and not fits(self._result_fits[repo_id]))
+
+    def visible_results(self) -> list[str]:
+        return [
+            str(i.data(Qt.ItemDataRole.UserRole)) for i in self._result_items() if not i.isHidden()
+        ]
 
     def _open_item(self, item: QListWidgetItem) -> None:
         repo_id = item.data(Qt.ItemDataRole.UserRole)

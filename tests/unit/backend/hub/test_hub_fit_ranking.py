@@ -54,3 +54,19 @@ def test_sort_best_fit_first_bigger_first_unknown_last() -> None:
     ]
     order = [c.label for c in sorted(choices, key=fit_sort_key)]
     assert order == ["d.gguf", "c.gguf", "f.gguf", "a.gguf", "b.gguf", "e.gguf"]
+
+
+def test_best_fit_by_size_takes_the_repos_most_suitable_file() -> None:
+    from app.backend.hub import GGUFEntry, RemoteFile, best_fit_by_size
+    from app.backend.planner import Resources
+
+    def entry(label: str, size: int, mmproj: bool = False) -> GGUFEntry:
+        return GGUFEntry(label, "Q4_0", (RemoteFile(label, size),), mmproj)
+
+    gib = 1024**3
+    cpu_4g = Resources(gpu_free_bytes=(), ram_available_bytes=4 * gib + 512 * 1024**2)
+    fit = best_fit_by_size([entry("big.gguf", 8 * gib), entry("small.gguf", 2 * gib)], cpu_4g)
+    assert fit is not None and fit.verdict == "cpu_only" and not fit.from_header
+    too_big = best_fit_by_size([entry("big.gguf", 8 * gib)], cpu_4g)
+    assert too_big is not None and too_big.verdict == "does_not_fit"
+    assert best_fit_by_size([entry("mmproj.gguf", 1, mmproj=True)], cpu_4g) is None
