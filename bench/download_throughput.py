@@ -106,7 +106,9 @@ def main() -> int:
                 hearth_cpu.append(_cpu() - middle)
         mb = size / 1e6
         med_h, med_c = statistics.median(hearth_t), statistics.median(curl_t)
+        load = " / ".join(f"{x:.1f}" for x in os.getloadavg())
         print(f"Download throughput over loopback, {mb:.0f} MB, median of {args.runs} (range):")
+        print(f"  machine: {os.cpu_count()} CPUs, load average {load} (1/5/15 min)")
         print(f"  curl -L (bytes only)                   {_rates(mb, curl_t)}")
         print(f"  Hearth (sha256 + verify + install)     {_rates(mb, hearth_t)}")
         ratio = med_c / med_h
