@@ -19,6 +19,9 @@ of the concurrent run compared with the same request alone (temperature 0).
   extras installed by pip --target into a throwaway folder (LCP_SERVER_DEPS, default
   /tmp/hearth-bench/lcp-server-deps); skipped if they cannot be installed.
 - hearth-engine: the engine client in-process, no HTTP (isolates the API's overhead).
+- hearth@PATH: ``hearth serve`` running the code of another source tree (e.g. a
+  ``git worktree add /tmp/before <commit>``) with this venv, so a change is measured against
+  its baseline in the same alternating run.
 
 Tokens are counted by re-tokenizing each stream's text with the model's tokenizer, the same
 rule for every target (servers chunk their SSE differently).
@@ -172,7 +175,10 @@ def run_http(target: Target, prompts: list[str], max_tokens: int) -> list[Stream
 
 
 # ------------------------------------------------------------------------------ targets
-def start_hearth(model: Path, clients: int, threads: int | None) -> Target:
+def start_hearth(
+    model: Path, clients: int, threads: int | None, source: Path | None = None
+) -> Target:
+    """``hearth serve``; with ``source``, that tree's code (PYTHONPATH) instead of this one."""
     from app.backend.settings.store import SettingsStore
 
     home = Path(tempfile.mkdtemp(prefix="hearth-bench-home-"))
@@ -188,15 +194,18 @@ def start_hearth(model: Path, clients: int, threads: int | None) -> Target:
     store.save(settings)
     port = free_port()
     env = dict(os.environ, HEARTH_HOME=str(home))
+    if source is not None:
+        env["PYTHONPATH"] = str(source)  # found before the editable install's finder
     log = open(home / "serve.log", "wb")  # noqa: SIM115 - closed with the process
     proc = subprocess.Popen(
         [str(ROOT / ".venv/bin/hearth"), "serve", "--port", str(port), "--model", MODEL_NAME],
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
-        cwd=ROOT,
+        cwd=source or ROOT,
     )
-    target = Target("hearth", f"http://127.0.0.1:{port}", proc, {"repeat_penalty": 1.0})
+    name = "hearth" if source is None else f"hearth@{source.name}"
+    target = Target(name, f"http://127.0.0.1:{port}", proc, {"repeat_penalty": 1.0})
     target.run = lambda p, n: run_http(target, p, n)
 
     def cleanup() -> None:
@@ -386,7 +395,11 @@ def main() -> int:
     try:
         for name in args.targets.split(","):
             try:
-                targets.append(starters[name]())
+                if name.startswith("hearth@"):
+                    source = Path(name.removeprefix("hearth@")).resolve()
+                    targets.append(start_hearth(model, args.clients, args.threads, source))
+                else:
+                    targets.append(starters[name]())
                 print(f"started {name}", file=sys.stderr, flush=True)
             except Exception as exc:
                 print(f"skipping {name}: {exc}", file=sys.stderr)
@@ -433,7 +446,9 @@ def main() -> int:
                 )
         correctness = {}
         for target in targets:
-            if target.name in ("hearth", "hearth-engine", "llama-server"):
+            if target.name in ("hearth", "hearth-engine", "llama-server") or target.name.startswith(
+                "hearth@"
+            ):
                 assert target.run is not None
                 alone = [target.run([p], args.tokens)[0].text for p in prompts]
                 correctness[target.name] = compare(alone, rounds[target.name], count)
@@ -514,22 +529,29 @@ def report(
         print(f"| {name} | {agg:.1f} | {single:.1f} | {ttft * 1000:.0f} ms | {complete}/{total} |")
     if "hearth" in med:
         hearth = med["hearth"]
-        for peer in ("llama-server", "lcp-server"):
+        peers = ["llama-server", "lcp-server", *(n for n in med if n.startswith("hearth@"))]
+        for peer in peers:
             if peer in med:
                 print(
                     f"hearth / {peer}: {args.clients} clients {hearth[0] / med[peer][0]:.2f}x, "
                     f"1 client {hearth[1] / med[peer][1]:.2f}x"
                 )
-        ratios = [
-            h.aggregate / p.aggregate
-            for h, p in zip(rounds["hearth"], rounds.get("llama-server", []), strict=False)
-        ]
-        if ratios:
-            print(
-                "per-round hearth/llama-server (8 clients): "
-                + " ".join(f"{x:.2f}" for x in ratios)
-                + f"  median {statistics.median(ratios):.2f}"
-            )
+                ratios = [
+                    h.aggregate / p.aggregate
+                    for h, p in zip(rounds["hearth"], rounds[peer], strict=False)
+                ]
+                singles = [
+                    h.single / p.single
+                    for h, p in zip(rounds["hearth"], rounds[peer], strict=False)
+                    if p.single
+                ]
+                print(
+                    f"  per-round hearth/{peer}: {args.clients} clients "
+                    + " ".join(f"{x:.2f}" for x in ratios)
+                    + f" (median {statistics.median(ratios):.2f}); 1 client "
+                    + " ".join(f"{x:.2f}" for x in singles)
+                    + (f" (median {statistics.median(singles):.2f})" if singles else "")
+                )
     for name, means in batches.items():
         if means:
             print(
