@@ -45,7 +45,7 @@ class LoadParams:
     use_mlock: bool = False
     # On = llama.cpp's "auto": used wherever the backend supports it (every CPU build), which
     # is llama-server's default too. Measured on 2 cores, 8 streams: ~10 % faster steps, and an
-    # idle sequence's KV (not stored transposed) is parked ~100x faster.
+    # idle sequence's KV (not stored transposed) is parked >10x faster.
     flash_attn: bool = True
     type_k: str = "f16"
     type_v: str = "f16"
