@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import html
 import re
+import threading
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -79,6 +80,11 @@ def _code_block(code: str, language: str, index: int, style: MarkdownStyle) -> s
     )
 
 
+#: cmark-gfm registers its extensions in a global list on first use, without a lock, and cffi
+#: drops the GIL around the call: the UI thread and the warm-up thread must not parse at once.
+_CMARK_LOCK = threading.Lock()
+
+
 def render_markdown(
     text: str, style: MarkdownStyle | None = None, first_code_index: int = 0
 ) -> Rendered:
@@ -86,7 +92,8 @@ def render_markdown(
 
     ``first_code_index`` numbers the copy links when a message is rendered in pieces."""
     style = style or MarkdownStyle()
-    body = cmarkgfm.github_flavored_markdown_to_html(text, options=Options.CMARK_OPT_HARDBREAKS)
+    with _CMARK_LOCK:
+        body = cmarkgfm.github_flavored_markdown_to_html(text, options=Options.CMARK_OPT_HARDBREAKS)
     blocks: list[str] = []
 
     def code(match: re.Match[str]) -> str:
