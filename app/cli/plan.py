@@ -40,7 +40,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--vram", type=parse_sizes, default=None, help="free VRAM per GPU: 24G,8G")
     parser.add_argument("--ram", type=parse_size, default=None, help="available RAM, e.g. 32G")
     parser.add_argument("--kv", choices=("f16", "q8_0", "q4_0"), default="f16", help="KV type")
-    parser.add_argument("--flash-attn", action="store_true", help="plan with flash attention")
+    parser.add_argument(
+        "--flash-attn",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="plan with flash attention (on by default, as models load)",
+    )
     parser.add_argument("--parallel", type=int, default=1, help="parallel sequences (n_seq)")
     parser.add_argument("--no-swa-full", action="store_true", help="small sliding-window cache")
     parser.add_argument("--mmproj", default=None, help="a vision projector .gguf to include")

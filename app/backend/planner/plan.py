@@ -58,7 +58,7 @@ class PlanRequest:
     n_ctx: int | None = None
     type_k: str = "f16"
     type_v: str = "f16"
-    flash_attn: bool = False
+    flash_attn: bool = True  # as the engine loads (llama.cpp "auto": on where supported)
     n_seq: int = 1
     swa_full: bool = True
     n_batch: int = 512
