@@ -134,8 +134,12 @@ def test_download_completes_verified(qtbot, page, hub, gguf_small, gguf_medium, 
     page.open_repo.emit(REPO)
     qtbot.waitUntil(lambda: page.files.rowCount() == 4, timeout=10_000)
     _button(page, "tiny-chat-Q8_0.gguf").click()
-    qtbot.waitUntil(lambda: len(page._rows) == 1, timeout=10_000)
-    row = next(iter(page._rows.values()))
+
+    def model_rows() -> list:  # the repo's projector follows the model in a second row
+        return [r for r in page._rows.values() if r.name.text().endswith("· tiny-chat-Q8_0.gguf")]
+
+    qtbot.waitUntil(lambda: len(model_rows()) == 1, timeout=10_000)
+    row = model_rows()[0]
     qtbot.waitUntil(lambda: row.status == "completed", timeout=20_000)
     assert "verified" in row.detail.text()
     assert (bridge.core.paths.models / REPO / "tiny-chat-Q8_0.gguf").read_bytes() == gguf_small
