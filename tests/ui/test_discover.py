@@ -8,17 +8,15 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import keyring
 import pytest
-from keyring.backends import fail
-from PySide6.QtCore import QThread, QTimer
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QPushButton
 
-from app.backend.core import HearthCore
 from app.backend.planner import Resources
 from app.ui.models_bridge import ModelsBridge
 from app.ui.pages.discover import DiscoverPage
 from tests.helpers.hub_emulator import Fault, HubEmulator, gguf_medium, gguf_small, hub
+from tests.helpers.models_bridge import models_bridge_on_thread
 
 __all__ = ["gguf_medium", "gguf_small", "hub"]
 GiB = 1024**3
@@ -26,30 +24,15 @@ REPO = "acme/tiny-chat-GGUF"
 
 
 @pytest.fixture
-def no_keyring() -> Iterator[None]:
-    original = keyring.get_keyring()
-    keyring.set_keyring(fail.Keyring())
-    yield
-    keyring.set_keyring(original)
-
-
-@pytest.fixture
 def bridge(
-    hub: HubEmulator, monkeypatch: pytest.MonkeyPatch, isolated_home: Path, no_keyring: None
+    hub: HubEmulator, monkeypatch: pytest.MonkeyPatch, isolated_home: Path
 ) -> Iterator[ModelsBridge]:
     monkeypatch.setenv("HF_ENDPOINT", hub.endpoint)
     monkeypatch.delenv("HF_TOKEN", raising=False)
-    core = HearthCore()
-    b = ModelsBridge(core)
-    b._resources = Resources(gpu_free_bytes=(8 * GiB,), ram_available_bytes=16 * GiB)
-    thread = QThread()
-    b.moveToThread(thread)
-    thread.start()
-    yield b
-    thread.quit()
-    thread.wait(5000)
-    b.shutdown()
-    core.close()
+    with models_bridge_on_thread(
+        Resources(gpu_free_bytes=(8 * GiB,), ram_available_bytes=16 * GiB)
+    ) as b:
+        yield b
 
 
 @pytest.fixture

@@ -7,10 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-import keyring
 import pytest
-from keyring.backends import fail
-from PySide6.QtCore import QThread
 
 from app.backend.core import HearthCore
 from app.backend.planner import Resources
@@ -21,6 +18,7 @@ from app.ui.pages.downloads import DownloadsPanel
 from app.ui.pages.my_models import MyModelsPage
 from tests.helpers.gguf_factory import ModelSpec, write_model, write_tiny_llama
 from tests.helpers.hub_emulator import Fault, HubEmulator, gguf_medium, gguf_small, hub
+from tests.helpers.models_bridge import models_bridge_on_thread
 
 __all__ = ["gguf_medium", "gguf_small", "hub"]
 GiB = 1024**3
@@ -31,22 +29,12 @@ REPO = "acme/panel-GGUF"
 def bridge(
     hub: HubEmulator, monkeypatch: pytest.MonkeyPatch, isolated_home: Path
 ) -> Iterator[ModelsBridge]:
-    original = keyring.get_keyring()
-    keyring.set_keyring(fail.Keyring())
     monkeypatch.setenv("HF_ENDPOINT", hub.endpoint)
     monkeypatch.delenv("HF_TOKEN", raising=False)
-    core = HearthCore()
-    b = ModelsBridge(core)
-    b._resources = Resources(gpu_free_bytes=(8 * GiB,), ram_available_bytes=16 * GiB)
-    thread = QThread()
-    b.moveToThread(thread)
-    thread.start()
-    yield b
-    thread.quit()
-    thread.wait(5000)
-    b.shutdown()
-    core.close()
-    keyring.set_keyring(original)
+    with models_bridge_on_thread(
+        Resources(gpu_free_bytes=(8 * GiB,), ram_available_bytes=16 * GiB)
+    ) as b:
+        yield b
 
 
 @pytest.fixture

@@ -6,15 +6,12 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-import keyring
 import pytest
-from keyring.backends import fail
-from PySide6.QtCore import Qt, QThread
+from PySide6.QtCore import Qt
 
-from app.backend.core import HearthCore
-from app.ui.models_bridge import ModelsBridge
 from app.ui.pages.my_models import MyModelsPage
 from tests.helpers.gguf_factory import write_tiny_llama
+from tests.helpers.models_bridge import models_bridge_on_thread
 
 
 @pytest.fixture
@@ -32,26 +29,15 @@ def home(isolated_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
 
 @pytest.fixture
 def page(qtbot, home: Path) -> Iterator[MyModelsPage]:  # type: ignore[no-untyped-def]
-    original = keyring.get_keyring()
-    keyring.set_keyring(fail.Keyring())
-    core = HearthCore()
-    bridge = ModelsBridge(core, start_downloads=False)
-    thread = QThread()
-    bridge.moveToThread(thread)
-    thread.start()
-    p = MyModelsPage()
-    qtbot.addWidget(p)
-    p.resize(1000, 620)
-    p.connect_bridge(bridge)
-    p.show()
-    qtbot.waitUntil(lambda: p.model.rowCount() == 2, timeout=10_000)
-    p.bridge = bridge  # type: ignore[attr-defined]
-    yield p
-    thread.quit()
-    thread.wait(5000)
-    bridge.shutdown()
-    core.close()
-    keyring.set_keyring(original)
+    with models_bridge_on_thread(start_downloads=False) as bridge:
+        p = MyModelsPage()
+        qtbot.addWidget(p)
+        p.resize(1000, 620)
+        p.connect_bridge(bridge)
+        p.show()
+        qtbot.waitUntil(lambda: p.model.rowCount() == 2, timeout=10_000)
+        p.bridge = bridge  # type: ignore[attr-defined]
+        yield p
 
 
 def _ids(p: MyModelsPage) -> list[str]:

@@ -7,16 +7,13 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
-import keyring
 import pytest
-from keyring.backends import fail
-from PySide6.QtCore import QThread
 
-from app.backend.core import HearthCore
 from app.ui.models_bridge import ModelsBridge
 from app.ui.pages.discover import DiscoverPage
 from app.ui.pages.settings import SettingsPage
 from tests.helpers.hub_emulator import HubEmulator, hub
+from tests.helpers.models_bridge import models_bridge_on_thread
 
 __all__ = ["hub"]
 TOKEN = "hf_ConsentTestToken_0123456789"
@@ -26,21 +23,10 @@ TOKEN = "hf_ConsentTestToken_0123456789"
 def bridge(
     hub: HubEmulator, monkeypatch: pytest.MonkeyPatch, isolated_home: Path
 ) -> Iterator[ModelsBridge]:
-    original = keyring.get_keyring()
-    keyring.set_keyring(fail.Keyring())
     monkeypatch.setenv("HF_ENDPOINT", hub.endpoint)
     monkeypatch.delenv("HF_TOKEN", raising=False)
-    core = HearthCore()
-    b = ModelsBridge(core, start_downloads=False)
-    thread = QThread()
-    b.moveToThread(thread)
-    thread.start()
-    yield b
-    thread.quit()
-    thread.wait(5000)
-    b.shutdown()
-    core.close()
-    keyring.set_keyring(original)
+    with models_bridge_on_thread(start_downloads=False) as b:
+        yield b
 
 
 @pytest.fixture
