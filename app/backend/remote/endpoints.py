@@ -46,6 +46,12 @@ def is_remote_id(model_id: str) -> bool:
     return parse_remote_id(model_id) is not None
 
 
+def engine_name(model_id: str) -> str:
+    """Which engine answers ``model_id``: "local", or "remote:<endpoint>" (logs, usage)."""
+    parsed = parse_remote_id(model_id)
+    return f"remote:{parsed[0]}" if parsed else "local"
+
+
 def key_name(endpoint: str) -> str:
     return f"remote-endpoint:{endpoint}"
 

@@ -30,7 +30,7 @@ from app.backend.engine.types import (
     TokenChunk,
 )
 from app.backend.remote.client import ChatRequest
-from app.backend.remote.endpoints import is_remote_id, parse_remote_id
+from app.backend.remote.endpoints import engine_name, is_remote_id
 from app.backend.settings.schema import FallbackRule
 from app.backend.usage.recorder import Tracking, UsageRecorder
 
@@ -215,11 +215,10 @@ class _Run:
 
     # ---------------------------------------------------------------- remote
     def _go_remote(self, remote_id: str, reason: str) -> None:
-        parsed = parse_remote_id(remote_id)
-        engine_name = f"remote:{parsed[0]}" if parsed else "remote"
         engine = self.router._remote(remote_id)  # raises RemoteError / LocalOnlyError
-        self._decide(RouteDecision(remote_id, engine_name, reason))
-        self._tracking = self._track(remote_id, engine_name)
+        answering = engine_name(remote_id)  # a valid remote id: _remote refuses others
+        self._decide(RouteDecision(remote_id, answering, reason))
+        self._tracking = self._track(remote_id, answering)
         request: GenerationRequest | ChatRequest = self.request
         if self.messages is not None:
             request = ChatRequest(self.messages, self.request.sampling, self.source)

@@ -17,9 +17,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from app.backend.core import HearthCore
+from app.backend.remote import engine_name
 from app.backend.server import routes_anthropic, routes_hearth, routes_ollama, routes_openai
 from app.backend.server.errors import ApiError, error_response
-from app.backend.server.fallback import engine_name
 from app.backend.server.request_log import LogEntry, RequestLog, RequestLogMiddleware
 from app.backend.server.security import ASGIApp, SecurityMiddleware, SecurityPolicy
 from app.backend.server.service import ModelService

@@ -20,9 +20,9 @@ from app.backend.engine.types import (
 )
 from app.backend.library import LocalModel
 from app.backend.prompting import PromptBuilder
-from app.backend.remote import ChatRequest, RemoteEngine, is_remote_id
+from app.backend.remote import ChatRequest, RemoteEngine, engine_name, is_remote_id
 from app.backend.server.errors import ApiError
-from app.backend.server.fallback import Fallback, engine_name, is_ready, rule_for
+from app.backend.server.fallback import Fallback, is_ready, rule_for
 from app.backend.server.prompts import sampling_from, text_of
 from app.backend.server.request_log import annotate
 from app.backend.server.service import Generation, ModelService, RemoteRef

@@ -24,7 +24,7 @@ from typing import Any
 from app.backend.core import HearthCore
 from app.backend.engine.client import EngineClient, RequestHandle
 from app.backend.engine.types import EngineState, Event, GenerationRequest, SamplingParams
-from app.backend.remote import ChatRequest, FallbackRouter, RemoteEngine, parse_remote_id
+from app.backend.remote import ChatRequest, FallbackRouter, RemoteEngine
 from app.backend.settings.schema import FallbackRule
 
 
@@ -53,12 +53,6 @@ def rule_for(core: HearthCore, model_id: str) -> FallbackRule | None:
 def is_ready(core: HearthCore, model_id: str) -> bool:
     engine = core.engines.get(model_id)
     return engine is not None and engine.status.state is EngineState.READY
-
-
-def engine_name(model_id: str) -> str:
-    """ "local", or "remote:<endpoint>" for a remote model id (for logs and usage)."""
-    parsed = parse_remote_id(model_id)
-    return f"remote:{parsed[0]}" if parsed else "local"
 
 
 class _WithSampling:
