@@ -20,7 +20,6 @@ from tests.ui.test_chat_flow import (  # noqa: F401 - fixtures
     _send,
     _stored_messages,
     _wait_for_finished_reply,
-    make_app,
     tiny_home,
 )
 

@@ -1,4 +1,3 @@
-# ruff: noqa: F811 - make_app comes from test_chat_flow and is named as a parameter
 """Find in chat (Ctrl+F), files dropped on the chat, "Keep changes?" after an edit, and code
 blocks that scroll sideways. Real widgets, offscreen; no model needed."""
 
@@ -15,7 +14,6 @@ from app.backend.chats import Conversation, Message
 from app.ui.chat.page import SHORTCUTS, ChatPage
 from app.ui.chat.transcript import FIRST_PAGE, Transcript
 from app.ui.main_window import SHORTCUTS as WINDOW_SHORTCUTS
-from tests.ui.test_chat_flow import make_app  # noqa: F401 - a fixture
 
 
 def _chat(n: int, conversation: int = 1) -> list[Message]:

@@ -5,13 +5,11 @@ from __future__ import annotations
 import os
 import signal
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QElapsedTimer, QTimer
 
-from app.backend.core import HearthCore
 from app.backend.engine.types import EngineState
 from app.ui.app import HearthApp
 from tests.helpers.gguf_factory import write_not_gguf, write_tiny_llama
@@ -27,22 +25,6 @@ LONG_REPLY_PROMPT = "Count from 1 to 500, separated by commas."
 def tiny_home(isolated_home: Path) -> Path:
     write_tiny_llama(isolated_home / "models" / "acme" / "tiny-llama" / "tiny-llama-F32.gguf")
     return isolated_home
-
-
-@pytest.fixture
-def make_app(qtbot) -> Iterator:
-    apps: list[HearthApp] = []
-
-    def make() -> HearthApp:
-        hearth = HearthApp(HearthCore())
-        qtbot.addWidget(hearth.window)
-        hearth.window.show()
-        apps.append(hearth)
-        return hearth
-
-    yield make
-    for hearth in apps:
-        hearth.shutdown()
 
 
 class Heartbeat:

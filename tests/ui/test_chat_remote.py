@@ -76,22 +76,6 @@ def _home(root: Path, base_url: str, fallback: bool = False) -> None:
         store.update(lambda s: s.fallback.__setitem__(LOCAL_ID, rule))
 
 
-@pytest.fixture
-def make_app(qtbot) -> Iterator:
-    apps: list[HearthApp] = []
-
-    def make() -> HearthApp:
-        hearth = HearthApp(HearthCore())
-        qtbot.addWidget(hearth.window)
-        hearth.window.show()
-        apps.append(hearth)
-        return hearth
-
-    yield make
-    for hearth in apps:
-        hearth.shutdown()
-
-
 def _wait_for_remote_listing(qtbot, hearth: HearthApp) -> None:
     bar = hearth.chat.model_bar
     qtbot.waitUntil(lambda: bar.remote_ids() == [REMOTE_ID], timeout=WAIT)
