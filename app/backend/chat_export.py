@@ -144,10 +144,9 @@ def parse_import(raw: bytes, name: str = "the file") -> ImportedChat:
         if data.get("format") == FORMAT:
             return _from_ours(data)
         if (
-            (isinstance(data.get("messages"), list)
-            and any(isinstance(m, dict) and "versions" in m for m in data["messages"]))
-            or ("name" in data and isinstance(data.get("messages"), list))
-        ):
+            isinstance(data.get("messages"), list)
+            and any(isinstance(m, dict) and "versions" in m for m in data["messages"])
+        ) or ("name" in data and isinstance(data.get("messages"), list)):
             return _from_lmstudio(data)
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise ImportFormatError(f"{name} looks like a chat but is damaged ({exc!r}).") from exc

@@ -81,9 +81,7 @@ def test_shortcuts_switch_sections(qtbot, hearth: HearthApp, keys: str, section:
     qtbot.waitUntil(lambda: hearth.window.current_section() == "Chat", timeout=1000)
 
 
-def test_ctrl_n_starts_a_new_chat_and_ctrl_l_focuses_the_picker(
-    qtbot, hearth: HearthApp
-) -> None:
+def test_ctrl_n_starts_a_new_chat_and_ctrl_l_focuses_the_picker(qtbot, hearth: HearthApp) -> None:
     qtbot.waitUntil(lambda: hearth.chat.current is not None, timeout=5000)
     hearth.window.show_section("Settings")
     with qtbot.waitSignal(hearth.chat.new_conversation, timeout=1000):

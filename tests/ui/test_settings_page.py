@@ -153,9 +153,7 @@ def test_a_corrupt_file_with_bad_values_still_opens_and_says_what_was_reset(
     assert page.notice.isHidden()
 
 
-def test_a_failed_save_keeps_the_edits_and_says_why(
-    qtbot, make_page, store: SettingsStore
-) -> None:
+def test_a_failed_save_keeps_the_edits_and_says_why(qtbot, make_page, store: SettingsStore) -> None:
     page = make_page()
 
     def full_disk(_settings: Settings) -> None:

@@ -108,9 +108,7 @@ def test_transcript_marks_roles_stats_and_statuses() -> None:
     assert "tok/s" not in quiet
 
 
-def test_transcript_recolours_when_the_theme_changes(
-    qtbot, manager: theme.ThemeManager
-) -> None:
+def test_transcript_recolours_when_the_theme_changes(qtbot, manager: theme.ThemeManager) -> None:
     manager.apply("light")
     transcript = Transcript()
     qtbot.addWidget(transcript)

@@ -460,9 +460,7 @@ class SettingsPage(QWidget):
         self.data_root.setAccessibleName("Data folder")
         open_button = QPushButton("Open")
         open_button.setAccessibleName("Open data folder")
-        open_button.clicked.connect(
-            lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(str(root)))
-        )
+        open_button.clicked.connect(lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(str(root))))
         row = QHBoxLayout()
         row.addWidget(self.data_root, 1)
         row.addWidget(open_button)
