@@ -45,6 +45,15 @@ class Response:
     def header(self, name: str) -> str | None:
         return self.headers.get(name)
 
+    @property
+    def raw(self) -> http.client.HTTPResponse:
+        """The underlying response (its ``fp``, ``length``, ``chunked``): for zero-copy reads."""
+        return self._resp
+
+    @property
+    def socket(self) -> socket.socket | None:
+        return self._conn.sock
+
     def read_some(self, limit: int) -> bytes:
         """Whatever has arrived, up to ``limit`` bytes (b"" at the end): never waits to fill."""
         try:

@@ -14,11 +14,20 @@ from app.backend.downloads import (
     DownloadManager,
     DownloadRecord,
     DownloadSpec,
+    zero_copy,
 )
 from app.backend.hub import HubClient
 from tests.helpers.hub_emulator import Fault, HubEmulator
 
 REPO = "acme/tiny-GGUF"
+
+
+@pytest.fixture(autouse=True, params=["zero-copy", "buffered"])
+def copy_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every test runs both ways bytes reach the file: splice (Linux, plain HTTP, the
+    default here) and the buffered reader (TLS, chunked bodies, other systems)."""
+    monkeypatch.setattr(zero_copy, "ENABLED", request.param == "zero-copy")
+    return str(request.param)
 
 
 def _spec(hub: HubEmulator, name: str, data: bytes | Path, token: bool = False) -> DownloadSpec:
