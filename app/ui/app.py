@@ -5,7 +5,7 @@ from __future__ import annotations
 import gc
 import sys
 
-from PySide6.QtCore import Qt, QThread
+from PySide6.QtCore import QObject, Qt, QThread
 from PySide6.QtWidgets import QApplication, QWidget
 
 from app.backend.core import HearthCore
@@ -35,10 +35,16 @@ PLACEHOLDERS: dict[str, str] = {}
 HARDWARE_WHAT = "Your CPU, memory and GPUs, live usage, and what each model will fit."
 
 
-class HearthApp:
-    """Owns the window, the bridge and its thread for one run of the GUI."""
+class HearthApp(QObject):
+    """Owns the window, the bridge and its thread for one run of the GUI.
+
+    A QObject so that signals from the bridges' worker threads reach its methods on the
+    UI thread (queued): connected to a plain object's method, Qt would run them on the
+    emitting worker thread, where they touched widgets (a crash seen in the tests).
+    """
 
     def __init__(self, core: HearthCore) -> None:
+        super().__init__()
         self.core = core
         app = QApplication.instance()
         assert isinstance(app, QApplication), "create the QApplication first"
@@ -46,9 +52,9 @@ class HearthApp:
         self.theme.apply(core.settings.appearance.theme, core.settings.appearance.font_size)
 
         self.bridge = Bridge(core)
-        self.thread = QThread()
-        self.thread.setObjectName("hearth-bridge")
-        self.bridge.moveToThread(self.thread)
+        self.bridge_thread = QThread()
+        self.bridge_thread.setObjectName("hearth-bridge")
+        self.bridge.moveToThread(self.bridge_thread)
         self.chat = ChatPage()
         self.chat.connect_bridge(self.bridge)
         self.chat.model_bar.set_models_folder(core.paths.models)
@@ -121,7 +127,7 @@ class HearthApp:
         self.window.restore_geometry_b64(
             core.settings.window.geometry_b64, core.settings.window.maximized
         )
-        self.thread.start()
+        self.bridge_thread.start()
         self.models_thread.start()
         self.server_thread.start()
         self.usage_thread.start()
@@ -225,8 +231,8 @@ class HearthApp:
         self.server_bridge.shutdown()  # ends API streams before the engines go away
         self.usage_thread.quit()
         self.usage_thread.wait(10_000)
-        self.thread.quit()
-        self.thread.wait(10_000)
+        self.bridge_thread.quit()
+        self.bridge_thread.wait(10_000)
         self.bridge.shutdown()
         self.models_thread.quit()
         self.models_thread.wait(10_000)

@@ -211,8 +211,10 @@ class ChatPage(QWidget):
         b.context_usage.connect(self._on_context_usage)  # type: ignore[attr-defined]
         # Once a model's prompt format is known, the context meter can count.
         b.prompt_mode_changed.connect(self._refresh_context)  # type: ignore[attr-defined]
-        b.exported.connect(lambda path: self.show_notice(f"Exported to {path}"))  # type: ignore[attr-defined]
-        b.imported.connect(lambda c: self.open_conversation.emit(c.id))  # type: ignore[attr-defined]
+        # Methods, not lambdas: a lambda connected to a signal of the bridge's thread runs
+        # on that thread, and these touch widgets.
+        b.exported.connect(self._on_exported)  # type: ignore[attr-defined]
+        b.imported.connect(self._on_imported)  # type: ignore[attr-defined]
 
     def start(self) -> None:
         self.list_models.emit()
@@ -273,6 +275,14 @@ class ChatPage(QWidget):
     def show_notice(self, message: str) -> None:
         self.notice.setText(message)
         self.notice.show()
+
+    @Slot(str)
+    def _on_exported(self, path: str) -> None:
+        self.show_notice(f"Exported to {path}")
+
+    @Slot(object)
+    def _on_imported(self, conversation: Conversation) -> None:
+        self.open_conversation.emit(conversation.id)
 
     @Slot(str)
     def _show_load_dialog(self, model_id: str) -> None:
