@@ -126,10 +126,20 @@ class HearthCore:
     def router(self) -> FallbackRouter:
         """Local engines with per-model remote fallback; accounts usage as it goes."""
 
-        def rule(model_id: str) -> FallbackRule | None:
-            return self.settings_store.load().fallback.get(model_id)
+        return FallbackRouter(self.engines.get, self.remotes.engine, self.fallback_rule, self.usage)
 
-        return FallbackRouter(self.engines.get, self.remotes.engine, rule, self.usage)
+    def fallback_rule(self, model_id: str) -> FallbackRule | None:
+        """``model_id``'s fallback rule, read fresh (the Usage page may have just changed it).
+
+        None without a usable rule, and while Local only is on: nothing may leave the
+        machine, so a request is answered as it would be without a rule (a busy or slow
+        local model answers itself rather than failing on the forbidden remote). The chat
+        and the API server both ask here, so they agree.
+        """
+        if self.privacy.local_only:
+            return None
+        rule = self.settings_store.load().fallback.get(model_id)
+        return rule if rule is not None and rule.remote_model else None
 
     @cached_property
     def audit(self) -> AuditLog:

@@ -39,15 +39,8 @@ class Fallback:
 
 
 def rule_for(core: HearthCore, model_id: str) -> FallbackRule | None:
-    """The model's fallback rule, read fresh (the Usage page may have just changed it).
-
-    None without a usable rule, and while Local only is on (nothing may leave the machine,
-    so the request is answered as it would be without a rule).
-    """
-    if core.privacy.local_only:
-        return None
-    rule = core.settings_store.load().fallback.get(model_id)
-    return rule if rule is not None and rule.remote_model else None
+    """The model's fallback rule; None under Local only (see ``HearthCore.fallback_rule``)."""
+    return core.fallback_rule(model_id)
 
 
 def is_ready(core: HearthCore, model_id: str) -> bool:

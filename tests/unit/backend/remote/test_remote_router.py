@@ -168,3 +168,27 @@ def test_cancel_reaches_the_engine_that_runs() -> None:
     _text, final = handle.collect(timeout=10)
     assert isinstance(final, Finished) and final.stop_reason == "cancelled"
     assert remote.cancelled == ["s1"]
+
+
+def test_under_local_only_no_rule_applies_so_a_busy_model_answers_itself(
+    isolated_home: Path,
+) -> None:
+    """The chat's router and the API ask the core for rules: both ignore them under
+    Local only (before, the chat sent a busy model's request to the forbidden remote
+    and failed it while the API answered locally)."""
+    from app.backend.core import HearthCore
+
+    rule = FallbackRule(remote_model=REMOTE, on_not_loaded=True, busy_in_flight=1)
+    core = HearthCore()
+    core.settings_store.update(lambda s: s.fallback.__setitem__("local/m/Q4", rule))
+    core.settings = core.settings_store.load()
+    assert core.fallback_rule("local/m/Q4") == rule
+
+    core.settings.privacy.local_only = True
+    assert core.fallback_rule("local/m/Q4") is None
+    local = ScriptedEngine(_reply("local"))
+    local.busy = 5
+    remote = ScriptedEngine(_reply("remote"))
+    router = FallbackRouter(lambda _m: local, lambda _r: remote, core.fallback_rule, None)
+    assert _run(router)[0] == "local"
+    assert remote.submitted == []
