@@ -93,6 +93,28 @@ def test_seed_makes_sampling_reproducible(client: openai.OpenAI) -> None:
     assert reply(7) == reply(7)
 
 
+def test_presence_and_frequency_penalties_reach_the_sampler(client: openai.OpenAI) -> None:
+    """OpenAI's penalties change a greedy reply (they used to be ignored). The tiny model's
+    greedy reply repeats tokens, so a penalty on seen tokens must change it."""
+
+    def reply(**penalties: float) -> str:
+        out = client.completions.create(
+            model=TINY,
+            prompt="the the the",
+            max_tokens=48,
+            temperature=0,
+            extra_body={"repeat_penalty": 1.0},
+            **penalties,  # type: ignore[arg-type]
+        )
+        return out.choices[0].text
+
+    plain = reply()
+    assert reply() == plain  # greedy: a difference below is the penalty's
+    assert reply(presence_penalty=2.0) != plain
+    assert reply(frequency_penalty=2.0) != plain
+    assert reply(presence_penalty=0.0, frequency_penalty=0.0) == plain
+
+
 def test_stop_strings_end_the_reply(client: openai.OpenAI) -> None:
     base = client.completions.create(model=TINY, prompt="abc", max_tokens=20, temperature=0)
     text = base.choices[0].text
@@ -244,6 +266,8 @@ def test_a_gguf_path_is_not_a_model_name(client: openai.OpenAI, api: Api) -> Non
         {"model": TINY, "messages": [{"role": "user", "content": "x"}], "temperature": -1},
         {"model": 5, "messages": [{"role": "user", "content": "x"}]},
         {"model": TINY, "messages": [{"role": "user", "content": "x"}], "stop": [1]},
+        {"model": TINY, "messages": [{"role": "user", "content": "x"}], "presence_penalty": 3},
+        {"model": TINY, "messages": [{"role": "user", "content": "x"}], "frequency_penalty": "x"},
     ],
 )
 def test_malformed_fields_are_a_400(api: Api, body: dict) -> None:

@@ -253,12 +253,20 @@ class LlamaRuntime:
                 ll.llama_sampler_free(chain)
                 raise EngineRuntimeError("The output grammar is not valid GBNF.")
             add(chain, constraint)
-        penalties = sampling.repeat_penalty != 1.0 and sampling.repeat_last_n != 0
+        penalties = sampling.repeat_last_n != 0 and (
+            sampling.repeat_penalty != 1.0
+            or sampling.frequency_penalty != 0.0
+            or sampling.presence_penalty != 0.0
+        )
         if penalties:
             add(
                 chain,
                 ll.llama_sampler_init_penalties(
-                    self.n_vocab, sampling.repeat_last_n, sampling.repeat_penalty, 0.0, 0.0
+                    self.n_vocab,
+                    sampling.repeat_last_n,
+                    sampling.repeat_penalty,
+                    sampling.frequency_penalty,
+                    sampling.presence_penalty,
                 ),
             )
         if sampling.temperature <= 0:

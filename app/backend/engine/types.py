@@ -20,6 +20,10 @@ class SamplingParams:
     min_p: float = 0.05
     repeat_penalty: float = 1.1
     repeat_last_n: int = 64
+    # OpenAI's additive penalties (llama.cpp applies them in the same penalties sampler):
+    # minus frequency_penalty × count, minus presence_penalty once, per token seen.
+    frequency_penalty: float = 0.0
+    presence_penalty: float = 0.0
     max_tokens: int = 512
     seed: int | None = None
     stop: list[str] = field(default_factory=list)

@@ -74,6 +74,10 @@ def sampling_payload(sampling: SamplingParams) -> dict[str, Any]:
         payload["stop"] = sampling.stop[:4]
     if sampling.seed is not None:
         payload["seed"] = sampling.seed
+    if sampling.frequency_penalty:
+        payload["frequency_penalty"] = sampling.frequency_penalty
+    if sampling.presence_penalty:
+        payload["presence_penalty"] = sampling.presence_penalty
     return payload
 
 

@@ -115,6 +115,8 @@ def sampling_from(
             raise ApiError(400, f"'{key}' must be at least 1.")
         if field_name == "temperature" and value < 0:
             raise ApiError(400, f"'{key}' must not be negative.")
+        if field_name in ("frequency_penalty", "presence_penalty") and not -2 <= value <= 2:
+            raise ApiError(400, f"'{key}' must be between -2.0 and 2.0.")
         if field_name == "seed":
             value = value % 2**32
         setattr(result, field_name, value)

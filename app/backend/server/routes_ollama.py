@@ -63,6 +63,8 @@ OPTION_KEYS = {
     "min_p": "min_p",
     "repeat_penalty": "repeat_penalty",
     "repeat_last_n": "repeat_last_n",
+    "frequency_penalty": "frequency_penalty",
+    "presence_penalty": "presence_penalty",
     "num_predict": "max_tokens",
     "seed": "seed",
     "stop": "stop",

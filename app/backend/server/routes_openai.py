@@ -58,6 +58,8 @@ SAMPLING_KEYS = {
     "top_k": "top_k",
     "min_p": "min_p",
     "repeat_penalty": "repeat_penalty",
+    "frequency_penalty": "frequency_penalty",
+    "presence_penalty": "presence_penalty",
     "max_tokens": "max_tokens",
     "max_completion_tokens": "max_tokens",
     "seed": "seed",

@@ -334,6 +334,8 @@ EXTERNAL_DESCRIPTIONS: dict[type, dict[str, str]] = {
         "min_p": "Drop tokens less likely than this fraction of the best one.",
         "repeat_penalty": "Discourage repeating recent tokens (1.0 = off).",
         "repeat_last_n": "How many recent tokens the repeat penalty looks at.",
+        "frequency_penalty": "Lower a token's odds by this much per earlier use (0 = off).",
+        "presence_penalty": "Lower the odds of any token already used by this much (0 = off).",
         "max_tokens": "Longest reply, in tokens.",
         "seed": "Random seed for reproducible replies (empty = random).",
         "stop": "Extra strings that end the reply.",

@@ -93,6 +93,8 @@ RANGES: dict[str, tuple[float, float]] = {
     "sampling_defaults.min_p": (0.0, 1.0),
     "sampling_defaults.repeat_penalty": (0.0, 5.0),
     "sampling_defaults.repeat_last_n": (0, 65_536),
+    "sampling_defaults.frequency_penalty": (-2.0, 2.0),
+    "sampling_defaults.presence_penalty": (-2.0, 2.0),
     "sampling_defaults.max_tokens": (1, 1_048_576),
     "sampling_defaults.seed": (0, 2**31 - 1),
 }
