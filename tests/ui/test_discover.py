@@ -96,7 +96,7 @@ def test_model_page_files_fit_and_card(qtbot, page, hub, gguf_small, gguf_medium
     page.search_button.click()
     qtbot.waitUntil(lambda: page.files.rowCount() == 4, timeout=10_000)
     labels = [page.files.item(r, 0).text() for r in range(4)]
-    assert "tiny-chat-Q4_K_M.gguf  (2 parts)" in labels
+    assert "tiny-chat-Q4_K_M  (2 parts)" in labels
     quants = {page.files.item(r, 1).text() for r in range(4)}
     assert quants == {"Q4_K_M", "Q8_0", "F32", "projector"}
     q8 = page._row_of("tiny-chat-Q8_0.gguf")

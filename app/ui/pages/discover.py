@@ -137,9 +137,9 @@ class DiscoverPage(QWidget):
     answer_consent = Signal(str, bool)  # token, allowed: remembered in settings
     clear_token = Signal()
 
-    COLUMNS = ("File", "Quant", "Size", "Fits this machine?", "Memory", "", "")
+    COLUMNS = ("File", "Quant", "Size", "Fit on this machine", "Memory", "", "")
     BADGE_COLUMN = 6  # shown second (moved visually), so the other columns keep their index
-    RECOMMENDED = "★ Recommended"
+    RECOMMENDED = "★ Best"  # short: a wide badge column left "gemm…gguf" of the names
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -275,6 +275,8 @@ class DiscoverPage(QWidget):
         self.files.setAccessibleName("Model files")
         self.files.setStyleSheet(TABLE_STYLE)
         self.files.setWordWrap(False)
+        # Names share their start ("gemma-3-270m-…"): keep the end, where the quant is.
+        self.files.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
         self.card = QTextBrowser()
         self.card.setOpenExternalLinks(True)
@@ -437,8 +439,8 @@ class DiscoverPage(QWidget):
             chosen = label_item.data(Qt.ItemDataRole.UserRole) == self.recommended
             badge.setText(self.RECOMMENDED if chosen else "")
             badge.setToolTip(
-                "The largest file that fits this machine fully on the GPU, else the largest "
-                "that runs at all (quantized files before full precision)."
+                "Recommended for this machine: the largest file that fits fully on the GPU, "
+                "else the largest that runs at all (quantized files before full precision)."
                 if chosen
                 else ""
             )
@@ -465,7 +467,8 @@ class DiscoverPage(QWidget):
     def _add_entry(self, entry: GGUFEntry) -> None:
         row = self.files.rowCount()
         self.files.insertRow(row)
-        name = entry.label + (f"  ({len(entry.parts)} parts)" if entry.is_split else "")
+        shown = entry.label.removesuffix(".gguf")  # every file here is one; the tooltip has it
+        name = shown + (f"  ({len(entry.parts)} parts)" if entry.is_split else "")
         cells = [
             name,
             "projector" if entry.is_mmproj else entry.quant,
