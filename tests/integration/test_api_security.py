@@ -105,6 +105,28 @@ def test_malformed_json_is_a_400_in_each_dialect(api: Api) -> None:
     assert isinstance(ollama_reply.json()["error"], str)
 
 
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/v1/chat/completions",
+        "/v1/completions",
+        "/v1/embeddings",
+        "/v1/messages",
+        "/api/chat",
+        "/api/generate",
+        "/api/embed",
+        "/api/show",
+    ],
+)
+def test_a_model_that_is_not_a_string_is_a_400_everywhere(api: Api, path: str) -> None:
+    """Found by fuzzing every field with odd JSON values: /api/show answered 500 (and reset
+    the connection for huge numbers) on ``"model": 5``."""
+    body = {"messages": [{"role": "user", "content": "x"}], "prompt": "x", "input": "x"}
+    for model in (5, 1e308, 2**70, [1], {"a": 1}, True):
+        reply = httpx.post(f"{api.url}{path}", json={**body, "model": model, "max_tokens": 2})
+        assert reply.status_code == 400, (model, reply.status_code, reply.text)
+
+
 def test_unknown_model_is_a_404(api: Api) -> None:
     reply = httpx.post(
         f"{api.url}/v1/chat/completions",

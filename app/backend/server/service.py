@@ -188,8 +188,10 @@ class ModelService:
             self._scan = (time.monotonic(), models)
         return [m for m in models if not m.error]
 
-    async def resolve(self, name: str | None) -> LocalModel:
+    async def resolve(self, name: object) -> LocalModel:
         """The model a request names; no name means the one loaded model, if exactly one."""
+        if name is not None and not isinstance(name, str):  # straight from the JSON body
+            raise ApiError(400, "'model' must be a string.")
         if not name:
             loaded = self.core.engines.loaded()
             if len(loaded) == 1:
