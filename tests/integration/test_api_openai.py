@@ -115,6 +115,38 @@ def test_presence_and_frequency_penalties_reach_the_sampler(client: openai.OpenA
     assert reply(presence_penalty=0.0, frequency_penalty=0.0) == plain
 
 
+def test_n_choices_are_distinct_samples_and_streamed_by_index(client: openai.OpenAI) -> None:
+    """``n`` choices run as concurrent engine requests, choice i with seed + i. (Sampled
+    text is not compared across calls: batched and single decodes may differ in the last
+    bits, which can flip a sample at temperature 1 — as in llama-server and vLLM.)"""
+    ask = {"model": TINY, "messages": [{"role": "user", "content": "Hi"}], "max_tokens": 12}
+    whole = client.chat.completions.create(n=3, temperature=1.0, seed=7, **ask)  # type: ignore[call-overload]
+    texts = [c.message.content for c in whole.choices]
+    assert [c.index for c in whole.choices] == [0, 1, 2]
+    assert all(c.finish_reason == "length" for c in whole.choices)
+    assert len(set(texts)) > 1  # different seeds, different samples
+    assert whole.usage is not None and whole.usage.completion_tokens == 36
+
+    # Greedy, every choice is the n=1 answer (the f32 model decodes batched = alone).
+    greedy = client.chat.completions.create(temperature=0, **ask).choices[0].message.content  # type: ignore[call-overload]
+    streamed: dict[int, str] = {0: "", 1: ""}
+    finished: dict[int, list[str]] = {0: [], 1: []}
+    for part in client.chat.completions.create(n=2, temperature=0, stream=True, **ask):  # type: ignore[call-overload]
+        for choice in part.choices:
+            streamed[choice.index] += choice.delta.content or ""
+            if choice.finish_reason:
+                finished[choice.index].append(choice.finish_reason)
+    assert streamed == {0: greedy, 1: greedy}
+    assert finished == {0: ["length"], 1: ["length"]}
+
+
+@pytest.mark.parametrize("n", [0, 9, "2"])
+def test_n_out_of_range_is_a_400(api: Api, n: object) -> None:
+    body = {"model": TINY, "messages": [{"role": "user", "content": "x"}], "n": n}
+    reply = httpx.post(f"{api.url}/v1/chat/completions", json=body)
+    assert reply.status_code == 400 and "'n'" in reply.json()["error"]["message"]
+
+
 def test_stop_strings_end_the_reply(client: openai.OpenAI) -> None:
     base = client.completions.create(model=TINY, prompt="abc", max_tokens=20, temperature=0)
     text = base.choices[0].text

@@ -16,6 +16,14 @@ from starlette.routing import Route
 
 from app.backend.library import LocalModel
 from app.backend.remote import RemoteModel
+from app.backend.server.choices import (
+    choice_count,
+    close_all,
+    interleaved,
+    start_all,
+    varied,
+    whole_all,
+)
 from app.backend.server.common import (
     Run,
     base_sampling,
@@ -159,8 +167,7 @@ def response_grammar(body: dict[str, Any]) -> str | None:
 async def chat_completions(request: Request) -> Response:
     body = await read_json(request)
     messages = chat_messages(body.get("messages"))
-    if get(body, "n", int, 1) != 1:
-        raise ApiError(400, "Only n=1 is supported.")
+    n = choice_count(body)
     stream = bool(get(body, "stream", bool, False))
     plain = not body.get("tools") and not body.get("response_format")
     target = await choose(request, body.get("model"), plain=plain)
@@ -172,8 +179,10 @@ async def chat_completions(request: Request) -> Response:
                 400, "Tools and response_format are not forwarded to remote models.",
                 "unsupported_feature",
             )  # fmt: skip
+        if n > 1:
+            raise ApiError(400, "'n' above 1 is for local models only.", "unsupported_feature")
         sampling = remote_sampling(request, body, SAMPLING_KEYS)
-        run = remote_run(request, target, sampling, wire_messages(messages))
+        runs = [remote_run(request, target, sampling, wire_messages(messages))]
     else:
         prepared = target.local
         functions = tool_functions(body["tools"]) if body.get("tools") else []
@@ -193,15 +202,19 @@ async def chat_completions(request: Request) -> Response:
         with_prompt_stops(sampling, rendered)
         log_prompt(request, rendered.text)
         fallback = None
-        if target.rule is not None:
+        if target.rule is not None and n == 1:  # several choices stay on this machine
             wire = wire_messages(messages)
             far = remote_sampling(request, body, SAMPLING_KEYS)
             fallback = Fallback(target.rule, wire, far, prepared.engine)
-        run = Run(request, prepared, generation(rendered, sampling, grammar), fallback)
+        runs = [
+            Run(request, prepared, generation(rendered, varied(sampling, i), grammar), fallback)
+            for i in range(n)
+        ]
+    first = runs[0]
     reply_id = f"chatcmpl-{secrets.token_hex(12)}"
     created = int(time.time())
 
-    def finish(text: str) -> tuple[dict[str, Any], str]:
+    def finish(run: Run, text: str) -> tuple[dict[str, Any], str]:
         calls = parse_tool_calls(text, functions) if use_tools else None
         if calls:
             message = {
@@ -213,70 +226,79 @@ async def chat_completions(request: Request) -> Response:
         return {"role": "assistant", "content": text}, finish_reason(run.stop_reason)
 
     def usage() -> dict[str, int]:
-        p, c = run.prompt_tokens, run.completion_tokens
+        p = first.prompt_tokens  # one prompt, read once for every choice
+        c = sum(run.completion_tokens for run in runs)
         return {"prompt_tokens": p, "completion_tokens": c, "total_tokens": p + c}
 
     if not stream:
-        text = await run.whole()
-        message, reason = finish(text)
+        await start_all(runs)
+        texts = await whole_all(runs)
+        choices = []
+        for index, (run, text) in enumerate(zip(runs, texts, strict=True)):
+            message, reason = finish(run, text)
+            choices.append({"index": index, "message": message, "finish_reason": reason})
         return JSONResponse(
             {
                 "id": reply_id,
                 "object": "chat.completion",
                 "created": created,
-                "model": run.model_id,
-                "choices": [{"index": 0, "message": message, "finish_reason": reason}],
+                "model": first.model_id,
+                "choices": choices,
                 "usage": usage(),
                 "system_fingerprint": "hearth",
             },
-            headers=run.headers(),
+            headers=first.headers(),
         )
     include_usage = bool((get(body, "stream_options", dict, {}) or {}).get("include_usage"))
 
-    def chunk(delta: dict[str, Any], reason: str | None = None) -> bytes:
+    def chunk(delta: dict[str, Any], reason: str | None = None, index: int = 0) -> bytes:
         return sse(
             {
                 "id": reply_id,
                 "object": "chat.completion.chunk",
                 "created": created,
-                "model": run.model_id,
+                "model": first.model_id,
                 "system_fingerprint": "hearth",
-                "choices": [{"index": 0, "delta": delta, "finish_reason": reason}],
+                "choices": [{"index": index, "delta": delta, "finish_reason": reason}],
             }
         )
 
     async def events() -> AsyncIterator[bytes]:
-        yield chunk({"role": "assistant", "content": ""})
+        for index in range(n):
+            yield chunk({"role": "assistant", "content": ""}, index=index)
         try:
-            async for text in run.chunks():
-                if not use_tools:
-                    yield chunk({"content": text})
+            async for index, text in interleaved(runs):
+                run = runs[index]
+                if text is not None:
+                    if not use_tools:
+                        yield chunk({"content": text}, index=index)
+                    continue
+                message, reason = finish(run, "".join(run.text_parts))
+                if use_tools:
+                    if message.get("tool_calls"):
+                        calls = [{"index": i, **c} for i, c in enumerate(message["tool_calls"])]
+                        yield chunk({"tool_calls": calls}, index=index)
+                    else:
+                        yield chunk({"content": message["content"]}, index=index)
+                yield chunk({}, reason, index=index)
         except ApiError as exc:
             yield sse(error_body("openai", exc.status, exc.message))
             return
-        message, reason = finish("".join(run.text_parts))
-        if use_tools:
-            if message.get("tool_calls"):
-                calls = [{"index": i, **c} for i, c in enumerate(message["tool_calls"])]
-                yield chunk({"tool_calls": calls})
-            else:
-                yield chunk({"content": message["content"]})
-        yield chunk({}, reason)
         if include_usage:
             yield sse(
                 {
                     "id": reply_id,
                     "object": "chat.completion.chunk",
                     "created": created,
-                    "model": run.model_id,
+                    "model": first.model_id,
                     "choices": [],
                     "usage": usage(),
                 }
             )
         yield b"data: [DONE]\n\n"
 
-    await run.start()
-    return sse_response(events(), run.close, run.headers())
+    await start_all(runs)
+    return sse_response(events(), lambda: close_all(runs), first.headers())
 
 
 # ------------------------------------------------------------- completions
