@@ -140,6 +140,26 @@ def test_n_choices_are_distinct_samples_and_streamed_by_index(client: openai.Ope
     assert finished == {0: ["length"], 1: ["length"]}
 
 
+def test_n_completions_whole_and_streamed(client: openai.OpenAI) -> None:
+    ask = {"model": TINY, "prompt": "abc", "max_tokens": 10, "temperature": 0}
+    greedy = client.completions.create(**ask).choices[0].text  # type: ignore[call-overload]
+    whole = client.completions.create(n=2, echo=True, **ask)  # type: ignore[call-overload]
+    assert [(c.index, c.text) for c in whole.choices] == [(0, "abc" + greedy), (1, "abc" + greedy)]
+    assert whole.usage is not None and whole.usage.completion_tokens == 20
+    streamed = {0: "", 1: ""}
+    reasons: dict[int, list[str]] = {0: [], 1: []}
+    usage = None
+    for part in client.completions.create(n=2, stream=True, **ask):  # type: ignore[call-overload]
+        for c in part.choices:
+            streamed[c.index] += c.text
+            if c.finish_reason:
+                reasons[c.index].append(c.finish_reason)
+        usage = part.usage or usage
+    assert streamed == {0: greedy, 1: greedy}
+    assert reasons == {0: ["length"], 1: ["length"]}
+    assert usage is not None and usage.completion_tokens == 20
+
+
 @pytest.mark.parametrize("n", [0, 9, "2"])
 def test_n_out_of_range_is_a_400(api: Api, n: object) -> None:
     body = {"model": TINY, "messages": [{"role": "user", "content": "x"}], "n": n}

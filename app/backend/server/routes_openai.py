@@ -309,60 +309,87 @@ async def completions(request: Request) -> Response:
         prompt = prompt[0]
     if not isinstance(prompt, str):
         raise ApiError(400, "'prompt' must be a string (one prompt per request).")
-    if get(body, "n", int, 1) != 1:
-        raise ApiError(400, "Only n=1 is supported.")
+    n = choice_count(body)
     stream = bool(get(body, "stream", bool, False))
     echo = bool(get(body, "echo", bool, False))
     target = await choose(request, body.get("model"))
     # OpenAI's documented default for this endpoint is 16 tokens.
     far = remote_sampling(request, body, SAMPLING_KEYS, max_tokens=16)
     if target.local is None:
-        run = remote_run(request, target, far, None, prompt)
+        if n > 1:
+            raise ApiError(400, "'n' above 1 is for local models only.", "unsupported_feature")
+        runs = [remote_run(request, target, far, None, prompt)]
     else:
         prepared = target.local
         sampling = sampling_from(base_sampling(request, prepared.engine), body, SAMPLING_KEYS)
         if body.get("max_tokens") is None:
             sampling.max_tokens = 16
         log_prompt(request, prompt)
-        fallback = Fallback(target.rule, None, far, prepared.engine) if target.rule else None
-        run = Run(request, prepared, generation(RenderedPrompt(prompt), sampling), fallback)
+        fallback = None
+        if target.rule is not None and n == 1:  # several choices stay on this machine
+            fallback = Fallback(target.rule, None, far, prepared.engine)
+        runs = [
+            Run(
+                request, prepared, generation(RenderedPrompt(prompt), varied(sampling, i)), fallback
+            )
+            for i in range(n)
+        ]
+    first = runs[0]
     reply_id = f"cmpl-{secrets.token_hex(12)}"
     created = int(time.time())
 
-    def payload(text: str, reason: str | None, usage: bool = False) -> dict[str, Any]:
+    def payload(choices: list[dict[str, Any]], usage: bool = False) -> dict[str, Any]:
         data: dict[str, Any] = {
             "id": reply_id,
             "object": "text_completion",
             "created": created,
-            "model": run.model_id,
-            "choices": [{"index": 0, "text": text, "logprobs": None, "finish_reason": reason}],
+            "model": first.model_id,
+            "choices": choices,
         }
         if usage:
-            p, c = run.prompt_tokens, run.completion_tokens
+            p = first.prompt_tokens  # one prompt, read once for every choice
+            c = sum(run.completion_tokens for run in runs)
             data["usage"] = {"prompt_tokens": p, "completion_tokens": c, "total_tokens": p + c}
         return data
 
+    def choice(index: int, text: str, reason: str | None) -> dict[str, Any]:
+        return {"index": index, "text": text, "logprobs": None, "finish_reason": reason}
+
     if not stream:
-        text = await run.whole()
-        reply = (prompt if echo else "") + text
+        await start_all(runs)
+        texts = await whole_all(runs)
+        lead = prompt if echo else ""
         return JSONResponse(
-            payload(reply, finish_reason(run.stop_reason), usage=True), headers=run.headers()
+            payload(
+                [
+                    choice(i, lead + text, finish_reason(run.stop_reason))
+                    for i, (run, text) in enumerate(zip(runs, texts, strict=True))
+                ],
+                usage=True,
+            ),
+            headers=first.headers(),
         )
 
     async def events() -> AsyncIterator[bytes]:
         if echo:
-            yield sse(payload(prompt, None))
+            for index in range(n):
+                yield sse(payload([choice(index, prompt, None)]))
         try:
-            async for text in run.chunks():
-                yield sse(payload(text, None))
+            async for index, text in interleaved(runs):
+                if text is not None:
+                    yield sse(payload([choice(index, text, None)]))
+                else:
+                    reason = finish_reason(runs[index].stop_reason)
+                    yield sse(payload([choice(index, "", reason)], usage=n == 1))
         except ApiError as exc:
             yield sse(error_body("openai", exc.status, exc.message))
             return
-        yield sse(payload("", finish_reason(run.stop_reason), usage=True))
+        if n > 1:  # the totals, once every choice has finished
+            yield sse(payload([], usage=True))
         yield b"data: [DONE]\n\n"
 
-    await run.start()
-    return sse_response(events(), run.close, run.headers())
+    await start_all(runs)
+    return sse_response(events(), lambda: close_all(runs), first.headers())
 
 
 # -------------------------------------------------------------- embeddings
