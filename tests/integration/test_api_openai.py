@@ -160,6 +160,63 @@ def test_n_completions_whole_and_streamed(client: openai.OpenAI) -> None:
     assert usage is not None and usage.completion_tokens == 20
 
 
+def test_chat_logprobs_whole_and_streamed(client: openai.OpenAI) -> None:
+    ask = {"model": TINY, "messages": [{"role": "user", "content": "Hi"}], "max_tokens": 8}
+    reply = client.chat.completions.create(  # type: ignore[call-overload]
+        temperature=0, logprobs=True, top_logprobs=3, **ask
+    )
+    content = reply.choices[0].logprobs.content
+    assert reply.usage is not None and len(content) == reply.usage.completion_tokens == 8
+    text = bytes(b for entry in content for b in entry.bytes).decode("utf-8", "replace")
+    assert text == reply.choices[0].message.content
+    for entry in content:
+        assert entry.logprob <= 0 and len(entry.top_logprobs) == 3
+        assert entry.top_logprobs[0].token == entry.token  # greedy picks the likeliest
+        assert entry.top_logprobs[0].logprob == pytest.approx(entry.logprob)
+    plain = client.chat.completions.create(temperature=0, **ask)  # type: ignore[call-overload]
+    assert plain.choices[0].logprobs is None
+    streamed = []
+    for part in client.chat.completions.create(  # type: ignore[call-overload]
+        temperature=0, logprobs=True, stream=True, **ask
+    ):
+        for choice in part.choices:
+            if choice.logprobs is not None:
+                streamed += choice.logprobs.content or []
+    # Same tokens; log-probs equal up to float noise (this time the prompt came from the
+    # prefix cache, computed in a different batch shape).
+    assert [e.token for e in streamed] == [e.token for e in content]
+    for got, want in zip(streamed, content, strict=True):
+        assert got.logprob == pytest.approx(want.logprob, abs=1e-3)
+    assert all(e.top_logprobs == [] for e in streamed)  # top_logprobs not asked: none
+
+
+def test_completion_logprobs_legacy_shape(client: openai.OpenAI) -> None:
+    reply = client.completions.create(
+        model=TINY, prompt="abc", max_tokens=6, temperature=0, logprobs=2
+    )
+    lp = reply.choices[0].logprobs
+    assert lp is not None and len(lp.tokens) == len(lp.token_logprobs) == 6
+    assert len(lp.top_logprobs) == 6 and all(len(t) <= 2 for t in lp.top_logprobs)
+    assert lp.text_offset[0] == 0 and lp.text_offset == sorted(lp.text_offset)
+    assert all(v <= 0 for v in lp.token_logprobs)
+
+
+@pytest.mark.parametrize(
+    ("path", "extra"),
+    [
+        ("/v1/chat/completions", {"top_logprobs": 2}),  # without logprobs: true
+        ("/v1/chat/completions", {"logprobs": True, "top_logprobs": 21}),
+        ("/v1/chat/completions", {"logprobs": "yes"}),
+        ("/v1/completions", {"logprobs": 2, "echo": True}),
+        ("/v1/completions", {"logprobs": -1}),
+    ],
+)
+def test_bad_logprobs_options_are_a_400(api: Api, path: str, extra: dict) -> None:
+    body = {"model": TINY, "messages": [{"role": "user", "content": "x"}], "prompt": "x"}
+    reply = httpx.post(f"{api.url}{path}", json={**body, **extra})
+    assert reply.status_code == 400, reply.text
+
+
 @pytest.mark.parametrize("n", [0, 9, "2"])
 def test_n_out_of_range_is_a_400(api: Api, n: object) -> None:
     body = {"model": TINY, "messages": [{"role": "user", "content": "x"}], "n": n}

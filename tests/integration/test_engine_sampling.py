@@ -3,9 +3,12 @@ and only chains that are plain greedy take it."""
 
 from __future__ import annotations
 
+import ctypes
+import math
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from app.backend.engine.types import LoadParams, SamplingParams
@@ -89,3 +92,41 @@ def test_only_plain_greedy_chains_skip_the_sampler(
     runtime.free_sampler(chain)
     assert 0 <= token < runtime.n_vocab
     assert calls == ([] if fast else [rows[0]])
+
+
+def _llama_cpp_probabilities(rt, row: int) -> np.ndarray:
+    """Probabilities of batch row ``row`` as llama.cpp's own dist sampler computes them
+    (its softmax fills ``p`` of every candidate): the reference for our log-probs."""
+    n_vocab = rt.n_vocab
+    data = (ll.llama_token_data * n_vocab)()
+    view = np.frombuffer(data, dtype=[("id", "<i4"), ("logit", "<f4"), ("p", "<f4")])
+    view["id"] = np.arange(n_vocab)
+    view["logit"] = np.ctypeslib.as_array(ll.llama_get_logits_ith(rt.ctx, row), (n_vocab,))
+    candidates = ll.llama_token_data_array(data, n_vocab, -1, False)
+    dist = ll.llama_sampler_init_dist(1234)
+    ll.llama_sampler_apply(dist, ctypes.byref(candidates))
+    ll.llama_sampler_free(dist)
+    probs = np.zeros(n_vocab)
+    chosen = np.ctypeslib.as_array(candidates.data, (candidates.size,))
+    probs[chosen["id"]] = chosen["p"]
+    return probs
+
+
+def test_logprobs_match_llama_cpp_softmax(runtime) -> None:
+    """The engine's per-token log-probability and top alternatives agree with llama.cpp's
+    own softmax over the same logits row, for the greedy token and the runners-up."""
+    from app.backend.engine.batch import TokenBatch
+
+    batch = TokenBatch(256)
+    rows = _decode_rows(runtime, batch, PROMPTS, 0)
+    for row in rows:
+        token = runtime.argmax(row)
+        entry = runtime.logprob(row, token, 5)
+        probs = _llama_cpp_probabilities(runtime, row)
+        assert entry.logprob == pytest.approx(math.log(probs[token]), abs=1e-3)
+        assert entry.top[0].bytes == entry.bytes  # greedy: the likeliest
+        expected = np.argsort(-probs, kind="stable")[:5]
+        assert [t.bytes for t in entry.top] == [list(runtime.piece(int(t))) for t in expected]
+        for alt, ref in zip(entry.top, expected, strict=True):
+            assert alt.logprob == pytest.approx(math.log(probs[ref]), abs=1e-3)
+        assert entry.top == sorted(entry.top, key=lambda t: -t.logprob)

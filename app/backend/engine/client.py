@@ -27,6 +27,7 @@ from app.backend.engine.types import (
     LoadParams,
     ModelInfo,
     TokenChunk,
+    TokenLogprob,
 )
 
 __all__ = [
@@ -208,6 +209,7 @@ class EngineClient:
                     "sampling": request.sampling.to_dict(),
                     "add_bos": request.add_bos,
                     "grammar": request.grammar,
+                    "logprobs": request.logprobs,
                 }
             )
         except ChannelClosed:
@@ -267,7 +269,9 @@ class EngineClient:
             with self._lock:
                 handle = self._handles.get(request_id)
             if handle is not None:
-                handle.deliver(TokenChunk(request_id, message["text"], int(message["n"])))
+                raw = message.get("logprobs")
+                logprobs = [TokenLogprob.from_dict(e) for e in raw] if raw is not None else None
+                handle.deliver(TokenChunk(request_id, message["text"], int(message["n"]), logprobs))
         elif kind == "done":
             stats = GenerationStats(**message.get("stats", {}))
             self._finish(request_id, Finished(request_id, message["stop_reason"], stats))

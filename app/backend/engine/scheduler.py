@@ -24,7 +24,7 @@ from typing import Any, Protocol
 
 from app.backend.engine.prefix_cache import SlotTable
 from app.backend.engine.sequence import Phase, Sequence
-from app.backend.engine.types import GenerationStats, SamplingParams, StopReason
+from app.backend.engine.types import GenerationStats, SamplingParams, StopReason, TokenLogprob
 
 FLUSH_INTERVAL_S = 0.025  # token text is sent in batches at most this often per stream
 # Prompt tokens read per step while other sequences stream: ~60 ms of prefill on 2 cores
@@ -36,7 +36,13 @@ STALE_CANCEL_S = 30.0
 class EventSink(Protocol):
     """Where a request's output goes (the worker sends it over the socket)."""
 
-    def tokens(self, request_id: str, text: str, n_tokens: int) -> None: ...
+    def tokens(
+        self,
+        request_id: str,
+        text: str,
+        n_tokens: int,
+        logprobs: list[TokenLogprob] | None = None,
+    ) -> None: ...
 
     def done(self, request_id: str, reason: StopReason, stats: GenerationStats) -> None: ...
 
@@ -60,6 +66,7 @@ class Runtime(Protocol):
     def decode(self, batch: Any) -> int: ...
     def sample(self, sampler: Any, index: int) -> int: ...
     def is_eog(self, token: int) -> bool: ...
+    def logprob(self, index: int, token: int, top: int) -> TokenLogprob: ...
     def seq_rm(self, seq_id: int, p0: int, p1: int = -1) -> bool: ...
     def seq_cp(self, src: int, dst: int, p0: int, p1: int) -> None: ...
     def seq_pos_min(self, seq_id: int) -> int: ...
@@ -107,6 +114,7 @@ class Scheduler:
         sampling: SamplingParams,
         add_bos: bool = True,
         grammar: str | None = None,
+        logprobs: int | None = None,
     ) -> None:
         """Queue a request; raises ``RequestError`` if it can never run."""
         tokens = self.runtime.prompt_tokens(prompt, add_bos)
@@ -117,6 +125,7 @@ class Scheduler:
                 "larger context."
             )
         seq = Sequence(request_id, tokens, sampling, grammar, arrived=self.clock())
+        seq.logprobs = logprobs
         seq.sampler = self.runtime.build_sampler(sampling, grammar)
         self.waiting.append(seq)
 
@@ -240,6 +249,8 @@ class Scheduler:
         if self.runtime.is_eog(token):
             self._finish(seq, "eos")
             return
+        if seq.logprobs is not None:  # read before the next decode overwrites the row
+            seq.pending_logprobs.append(self.runtime.logprob(seq.logits_index, token, seq.logprobs))
         seq.accept_piece(self.runtime.piece(token))
         if seq.matcher.stopped:
             self._finish(seq, "stop_string")
@@ -336,9 +347,9 @@ class Scheduler:
                     self._cancelled.pop(request_id, None)
 
     def _flush(self, seq: Sequence, now: float) -> None:
-        text, n = seq.take_pending()
+        text, n, logprobs = seq.take_pending()
         if text or n:
-            self.sink.tokens(seq.request_id, text, n)
+            self.sink.tokens(seq.request_id, text, n, logprobs)
         seq.last_flush = now
 
     def _finish(self, seq: Sequence, reason: StopReason) -> None:

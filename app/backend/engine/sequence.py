@@ -13,7 +13,7 @@ from enum import Enum
 from typing import Any
 
 from app.backend.engine.stopping import StopStringMatcher
-from app.backend.engine.types import GenerationStats, SamplingParams, StopReason
+from app.backend.engine.types import GenerationStats, SamplingParams, StopReason, TokenLogprob
 
 
 class Phase(Enum):
@@ -45,6 +45,8 @@ class Sequence:
     matcher: StopStringMatcher = field(init=False)
     pending_text: list[str] = field(default_factory=list)
     pending_tokens: int = 0
+    logprobs: int | None = None  # alternatives per token to report; None: no log-probs
+    pending_logprobs: list[TokenLogprob] = field(default_factory=list)
     last_flush: float = 0.0
 
     def __post_init__(self) -> None:
@@ -69,11 +71,14 @@ class Sequence:
         if tail:
             self.pending_text.append(tail)
 
-    def take_pending(self) -> tuple[str, int]:
+    def take_pending(self) -> tuple[str, int, list[TokenLogprob] | None]:
         text, n = "".join(self.pending_text), self.pending_tokens
         self.pending_text.clear()
         self.pending_tokens = 0
-        return text, n
+        logprobs = None
+        if self.logprobs is not None:
+            logprobs, self.pending_logprobs = self.pending_logprobs, []
+        return text, n, logprobs
 
     def stats(self, now: float) -> GenerationStats:
         stats = GenerationStats(

@@ -76,6 +76,8 @@ class GenerationRequest:
     add_bos: bool = True
     source: str = "chat"
     grammar: str | None = None  # GBNF constraining the output (JSON schema, tool calls)
+    # Log-probabilities of each generated token and this many alternatives (None: off).
+    logprobs: int | None = None
 
 
 StopReason = Literal["eos", "stop_string", "max_tokens", "context_limit", "cancelled", "error"]
@@ -101,6 +103,33 @@ class TokenChunk:
     request_id: str
     text: str
     n_tokens: int
+    logprobs: list[TokenLogprob] | None = None  # one per token, when the request asked
+
+
+@dataclass
+class TopLogprob:
+    token: str  # the token's bytes as text (a piece of a multi-byte character: U+FFFD)
+    bytes: list[int]
+    logprob: float
+
+
+@dataclass
+class TokenLogprob:
+    """A generated token's natural-log probability under the model (before sampling's
+    temperature and filters, as OpenAI reports it) and the most likely alternatives."""
+
+    token: str
+    bytes: list[int]
+    logprob: float
+    top: list[TopLogprob] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TokenLogprob:
+        top = [TopLogprob(**t) for t in data.get("top", [])]
+        return cls(data["token"], list(data["bytes"]), float(data["logprob"]), top)
 
 
 @dataclass

@@ -21,7 +21,13 @@ from typing import Any
 
 from app.backend.engine.protocol import Channel, ChannelClosed, Message
 from app.backend.engine.scheduler import RequestError, Scheduler
-from app.backend.engine.types import GenerationStats, LoadParams, SamplingParams, StopReason
+from app.backend.engine.types import (
+    GenerationStats,
+    LoadParams,
+    SamplingParams,
+    StopReason,
+    TokenLogprob,
+)
 
 _SHUTDOWN = object()
 
@@ -136,6 +142,7 @@ class EngineWorker:
                 sampling=SamplingParams.from_dict(message.get("sampling") or {}),
                 add_bos=bool(message.get("add_bos", True)),
                 grammar=message.get("grammar"),
+                logprobs=_logprobs(message.get("logprobs")),
             )
         except (RequestError, EngineRuntimeError) as exc:
             self.channel.send({"type": "error", "id": request_id, "message": str(exc)})
@@ -165,14 +172,30 @@ class _ChannelSink:
     def __init__(self, channel: Channel) -> None:
         self.channel = channel
 
-    def tokens(self, request_id: str, text: str, n_tokens: int) -> None:
-        self.channel.send({"type": "tokens", "id": request_id, "text": text, "n": n_tokens})
+    def tokens(
+        self,
+        request_id: str,
+        text: str,
+        n_tokens: int,
+        logprobs: list[TokenLogprob] | None = None,
+    ) -> None:
+        message: Message = {"type": "tokens", "id": request_id, "text": text, "n": n_tokens}
+        if logprobs is not None:
+            message["logprobs"] = [entry.to_dict() for entry in logprobs]
+        self.channel.send(message)
 
     def done(self, request_id: str, reason: StopReason, stats: GenerationStats) -> None:
         self.channel.send(_done(request_id, reason, stats.to_dict()))
 
     def error(self, request_id: str, message: str) -> None:
         self.channel.send({"type": "error", "id": request_id, "message": message})
+
+
+def _logprobs(value: object) -> int | None:
+    """How many alternatives a request wants (None: no log-probabilities), kept in 0..20."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return max(0, min(20, value))
+    return None
 
 
 def _done(request_id: str, stop_reason: str, stats: dict[str, Any]) -> Message:

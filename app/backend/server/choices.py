@@ -12,7 +12,7 @@ import asyncio
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
-from app.backend.engine.types import SamplingParams
+from app.backend.engine.types import SamplingParams, TokenLogprob
 from app.backend.server.common import Run, get
 from app.backend.server.errors import ApiError
 
@@ -61,17 +61,19 @@ async def whole_all(runs: Sequence[Run]) -> list[str]:
         raise
 
 
-async def interleaved(runs: Sequence[Run]) -> AsyncIterator[tuple[int, str | None]]:
-    """``(index, text)`` as each choice produces text, and ``(index, None)`` when it ends.
+Piece = tuple[str, list[TokenLogprob] | None]
 
-    The first failure of any choice is raised (``ApiError``) and the others are closed.
+
+async def interleaved(runs: Sequence[Run]) -> AsyncIterator[tuple[int, Piece | None]]:
+    """``(index, (text, logprobs))`` as each choice produces text, ``(index, None)`` when it
+    ends. The first failure of any choice is raised (``ApiError``), the others are closed.
     """
-    queue: asyncio.Queue[tuple[int, str | BaseException | None]] = asyncio.Queue()
+    queue: asyncio.Queue[tuple[int, Piece | BaseException | None]] = asyncio.Queue()
 
     async def pump(index: int, run: Run) -> None:
         try:
-            async for text in run.chunks():
-                await queue.put((index, text))
+            async for piece in run.pieces():
+                await queue.put((index, piece))
         except asyncio.CancelledError:
             raise
         except BaseException as exc:  # handed to the consumer, which raises it

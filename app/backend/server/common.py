@@ -17,6 +17,7 @@ from app.backend.engine.types import (
     GenerationRequest,
     SamplingParams,
     TokenChunk,
+    TokenLogprob,
 )
 from app.backend.library import LocalModel
 from app.backend.prompting import PromptBuilder
@@ -201,7 +202,10 @@ def base_sampling(request: Request, engine: EngineClient) -> SamplingParams:
 
 
 def generation(
-    rendered: RenderedPrompt, sampling: SamplingParams, grammar: str | None = None
+    rendered: RenderedPrompt,
+    sampling: SamplingParams,
+    grammar: str | None = None,
+    logprobs: int | None = None,
 ) -> GenerationRequest:
     return GenerationRequest(
         prompt=rendered.text,
@@ -209,6 +213,7 @@ def generation(
         add_bos=not rendered.starts_with_bos,
         source="api",
         grammar=grammar,
+        logprobs=logprobs,
     )
 
 
@@ -233,6 +238,7 @@ class Run:
         self.fallback = fallback
         self.final: Finished | None = None
         self.text_parts: list[str] = []
+        self.logprobs: list[TokenLogprob] = []  # filled when the request asked for them
         self.generation: Generation | None = None
         self._events: AsyncIterator[Event] | None = None
         self._first: Event | None = None
@@ -302,11 +308,21 @@ class Run:
 
     async def chunks(self) -> AsyncIterator[str]:
         """Text as it comes; raises ApiError if the engine fails."""
+        async for text, _logprobs in self.pieces():
+            if text:
+                yield text
+
+    async def pieces(self) -> AsyncIterator[tuple[str, list[TokenLogprob] | None]]:
+        """Like ``chunks``, with each chunk's token log-probabilities (None when not asked);
+        a chunk whose text is held back (a stop string may be forming) still brings them."""
         async for event in self._all_events():
             if isinstance(event, TokenChunk):
                 if event.text:
                     self.text_parts.append(event.text)
-                    yield event.text
+                if event.logprobs:
+                    self.logprobs.extend(event.logprobs)
+                if event.text or event.logprobs:
+                    yield event.text, event.logprobs
             elif isinstance(event, Failed):
                 raise _failure(event)
             else:

@@ -14,8 +14,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from app.backend.engine.types import TokenLogprob
 from app.backend.library import LocalModel
 from app.backend.remote import RemoteModel
+from app.backend.server import logprobs
 from app.backend.server.choices import (
     choice_count,
     close_all,
@@ -116,6 +118,14 @@ async def get_model(request: Request) -> Response:
     raise ApiError(404, f"The model '{name}' does not exist.", "model_not_found")
 
 
+def local_only_options(n: int, top_logprobs: int | None) -> None:
+    """Refuse what is not forwarded to a remote model (it would be silently lost)."""
+    if n > 1:
+        raise ApiError(400, "'n' above 1 is for local models only.", "unsupported_feature")
+    if top_logprobs is not None:
+        raise ApiError(400, "Log-probabilities are for local models only.", "unsupported_feature")
+
+
 # ------------------------------------------------------------------- chat
 def chat_messages(raw: Any) -> list[dict[str, Any]]:
     if not isinstance(raw, list) or not raw:
@@ -168,6 +178,7 @@ async def chat_completions(request: Request) -> Response:
     body = await read_json(request)
     messages = chat_messages(body.get("messages"))
     n = choice_count(body)
+    top_logprobs = logprobs.chat_option(body)
     stream = bool(get(body, "stream", bool, False))
     plain = not body.get("tools") and not body.get("response_format")
     target = await choose(request, body.get("model"), plain=plain)
@@ -179,8 +190,7 @@ async def chat_completions(request: Request) -> Response:
                 400, "Tools and response_format are not forwarded to remote models.",
                 "unsupported_feature",
             )  # fmt: skip
-        if n > 1:
-            raise ApiError(400, "'n' above 1 is for local models only.", "unsupported_feature")
+        local_only_options(n, top_logprobs)
         sampling = remote_sampling(request, body, SAMPLING_KEYS)
         runs = [remote_run(request, target, sampling, wire_messages(messages))]
     else:
@@ -202,12 +212,17 @@ async def chat_completions(request: Request) -> Response:
         with_prompt_stops(sampling, rendered)
         log_prompt(request, rendered.text)
         fallback = None
-        if target.rule is not None and n == 1:  # several choices stay on this machine
+        if target.rule is not None and n == 1 and top_logprobs is None:  # else: stay here
             wire = wire_messages(messages)
             far = remote_sampling(request, body, SAMPLING_KEYS)
             fallback = Fallback(target.rule, wire, far, prepared.engine)
         runs = [
-            Run(request, prepared, generation(rendered, varied(sampling, i), grammar), fallback)
+            Run(
+                request,
+                prepared,
+                generation(rendered, varied(sampling, i), grammar, top_logprobs),
+                fallback,
+            )
             for i in range(n)
         ]
     first = runs[0]
@@ -236,7 +251,10 @@ async def chat_completions(request: Request) -> Response:
         choices = []
         for index, (run, text) in enumerate(zip(runs, texts, strict=True)):
             message, reason = finish(run, text)
-            choices.append({"index": index, "message": message, "finish_reason": reason})
+            entry = {"index": index, "message": message, "finish_reason": reason}
+            if top_logprobs is not None:
+                entry["logprobs"] = logprobs.chat_shape(run.logprobs)
+            choices.append(entry)
         return JSONResponse(
             {
                 "id": reply_id,
@@ -251,7 +269,15 @@ async def chat_completions(request: Request) -> Response:
         )
     include_usage = bool((get(body, "stream_options", dict, {}) or {}).get("include_usage"))
 
-    def chunk(delta: dict[str, Any], reason: str | None = None, index: int = 0) -> bytes:
+    def chunk(
+        delta: dict[str, Any],
+        reason: str | None = None,
+        index: int = 0,
+        token_logprobs: list[TokenLogprob] | None = None,
+    ) -> bytes:
+        choice: dict[str, Any] = {"index": index, "delta": delta, "finish_reason": reason}
+        if token_logprobs is not None:
+            choice["logprobs"] = logprobs.chat_shape(token_logprobs)
         return sse(
             {
                 "id": reply_id,
@@ -259,7 +285,7 @@ async def chat_completions(request: Request) -> Response:
                 "created": created,
                 "model": first.model_id,
                 "system_fingerprint": "hearth",
-                "choices": [{"index": index, "delta": delta, "finish_reason": reason}],
+                "choices": [choice],
             }
         )
 
@@ -267,11 +293,12 @@ async def chat_completions(request: Request) -> Response:
         for index in range(n):
             yield chunk({"role": "assistant", "content": ""}, index=index)
         try:
-            async for index, text in interleaved(runs):
+            async for index, piece in interleaved(runs):
                 run = runs[index]
-                if text is not None:
+                if piece is not None:
+                    text, token_logprobs = piece
                     if not use_tools:
-                        yield chunk({"content": text}, index=index)
+                        yield chunk({"content": text}, index=index, token_logprobs=token_logprobs)
                     continue
                 message, reason = finish(run, "".join(run.text_parts))
                 if use_tools:
@@ -310,14 +337,14 @@ async def completions(request: Request) -> Response:
     if not isinstance(prompt, str):
         raise ApiError(400, "'prompt' must be a string (one prompt per request).")
     n = choice_count(body)
+    top_logprobs = logprobs.completion_option(body)
     stream = bool(get(body, "stream", bool, False))
     echo = bool(get(body, "echo", bool, False))
     target = await choose(request, body.get("model"))
     # OpenAI's documented default for this endpoint is 16 tokens.
     far = remote_sampling(request, body, SAMPLING_KEYS, max_tokens=16)
     if target.local is None:
-        if n > 1:
-            raise ApiError(400, "'n' above 1 is for local models only.", "unsupported_feature")
+        local_only_options(n, top_logprobs)
         runs = [remote_run(request, target, far, None, prompt)]
     else:
         prepared = target.local
@@ -326,11 +353,14 @@ async def completions(request: Request) -> Response:
             sampling.max_tokens = 16
         log_prompt(request, prompt)
         fallback = None
-        if target.rule is not None and n == 1:  # several choices stay on this machine
+        if target.rule is not None and n == 1 and top_logprobs is None:  # else: stay here
             fallback = Fallback(target.rule, None, far, prepared.engine)
         runs = [
             Run(
-                request, prepared, generation(RenderedPrompt(prompt), varied(sampling, i)), fallback
+                request,
+                prepared,
+                generation(RenderedPrompt(prompt), varied(sampling, i), None, top_logprobs),
+                fallback,
             )
             for i in range(n)
         ]
@@ -352,8 +382,15 @@ async def completions(request: Request) -> Response:
             data["usage"] = {"prompt_tokens": p, "completion_tokens": c, "total_tokens": p + c}
         return data
 
-    def choice(index: int, text: str, reason: str | None) -> dict[str, Any]:
-        return {"index": index, "text": text, "logprobs": None, "finish_reason": reason}
+    def choice(
+        index: int, text: str, reason: str | None, shaped: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        return {"index": index, "text": text, "logprobs": shaped, "finish_reason": reason}
+
+    def shaped(entries: list[TokenLogprob] | None, offset: int) -> dict[str, Any] | None:
+        return (
+            logprobs.completion_shape(entries or [], offset) if top_logprobs is not None else None
+        )
 
     if not stream:
         await start_all(runs)
@@ -362,7 +399,7 @@ async def completions(request: Request) -> Response:
         return JSONResponse(
             payload(
                 [
-                    choice(i, lead + text, finish_reason(run.stop_reason))
+                    choice(i, lead + text, finish_reason(run.stop_reason), shaped(run.logprobs, 0))
                     for i, (run, text) in enumerate(zip(runs, texts, strict=True))
                 ],
                 usage=True,
@@ -375,9 +412,13 @@ async def completions(request: Request) -> Response:
             for index in range(n):
                 yield sse(payload([choice(index, prompt, None)]))
         try:
-            async for index, text in interleaved(runs):
-                if text is not None:
-                    yield sse(payload([choice(index, text, None)]))
+            offsets = [0] * n  # where each choice's next token starts in its text
+            async for index, piece in interleaved(runs):
+                if piece is not None:
+                    text, entries = piece
+                    part = shaped(entries, offsets[index])
+                    offsets[index] += sum(len(e.token) for e in entries or [])
+                    yield sse(payload([choice(index, text, None, part)]))
                 else:
                     reason = finish_reason(runs[index].stop_reason)
                     yield sse(payload([choice(index, "", reason)], usage=n == 1))
