@@ -48,6 +48,75 @@ def test_messages_whole_and_streamed(claude: anthropic.Anthropic) -> None:
     assert final.stop_reason == "max_tokens" and final.usage.output_tokens == 10
 
 
+WEATHER_TOOL = {
+    "name": "get_weather",
+    "description": "Current weather in a city",
+    "input_schema": {
+        "type": "object",
+        "properties": {"unit": {"type": "string", "enum": ["celsius", "fahrenheit"]}},
+        "required": ["unit"],
+    },
+}
+
+
+def test_tool_use_whole_then_tool_result_goes_back(claude: anthropic.Anthropic) -> None:
+    """Anthropic tools (they used to be ignored): a forced call comes back as a tool_use
+    block with stop_reason tool_use, and the result goes back in a tool_result block."""
+    question = {"role": "user", "content": "Weather in Bern?"}
+    reply = claude.messages.create(  # type: ignore[call-overload]
+        model=TOOLS,
+        max_tokens=400,
+        tools=[WEATHER_TOOL],
+        tool_choice={"type": "tool", "name": "get_weather"},
+        messages=[question],
+    )
+    assert reply.stop_reason == "tool_use"
+    (call,) = reply.content
+    assert call.type == "tool_use" and call.name == "get_weather"
+    assert call.id.startswith("toolu_") and call.input["unit"] in ("celsius", "fahrenheit")
+
+    follow_up = claude.messages.create(  # type: ignore[call-overload]
+        model=TOOLS,
+        max_tokens=5,
+        tools=[WEATHER_TOOL],
+        tool_choice={"type": "none"},
+        messages=[
+            question,
+            {"role": "assistant", "content": [block.model_dump() for block in reply.content]},
+            {
+                "role": "user",
+                "content": [{"type": "tool_result", "tool_use_id": call.id, "content": "21 C"}],
+            },
+        ],
+    )
+    assert follow_up.content[0].type == "text" and follow_up.stop_reason != "tool_use"
+
+
+def test_tool_use_streamed(claude: anthropic.Anthropic) -> None:
+    with claude.messages.stream(  # type: ignore[call-overload]
+        model=TOOLS,
+        max_tokens=400,
+        tools=[WEATHER_TOOL],
+        tool_choice={"type": "any"},
+        messages=[{"role": "user", "content": "Weather?"}],
+    ) as stream:
+        final = stream.get_final_message()
+    assert final.stop_reason == "tool_use"
+    (call,) = final.content
+    assert call.type == "tool_use" and call.name == "get_weather"
+    assert call.input["unit"] in ("celsius", "fahrenheit")  # rebuilt from input_json_delta
+
+
+def test_tools_on_a_model_without_a_tool_template_are_a_400_in_anthropic_format(
+    claude: anthropic.Anthropic,
+) -> None:
+    with pytest.raises(anthropic.BadRequestError):
+        claude.messages.create(  # type: ignore[call-overload]
+            model=TINY, max_tokens=5, tools=[WEATHER_TOOL],
+            messages=[{"role": "user", "content": "x"}],
+        )  # fmt: skip
+
+
 def test_messages_errors_use_the_anthropic_format(claude: anthropic.Anthropic) -> None:
     with pytest.raises(anthropic.NotFoundError) as info:
         claude.messages.create(

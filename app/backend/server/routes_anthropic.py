@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from app.backend.server import anthropic_tools
 from app.backend.server.common import (
     Run,
     base_sampling,
@@ -24,7 +25,13 @@ from app.backend.server.common import (
 from app.backend.server.common import read_json as read_body
 from app.backend.server.errors import ApiError, error_body
 from app.backend.server.fallback import Fallback
-from app.backend.server.prompts import render_chat, sampling_from, text_of, with_prompt_stops
+from app.backend.server.grammars import (
+    forced_functions,
+    parse_tool_calls,
+    tool_call_grammar,
+    tool_style,
+)
+from app.backend.server.prompts import render_chat, sampling_from, with_prompt_stops
 from app.backend.server.streaming import sse, sse_response
 
 SAMPLING_KEYS = {
@@ -37,29 +44,17 @@ SAMPLING_KEYS = {
 STOP = {"max_tokens": "max_tokens", "context_limit": "max_tokens", "stop_string": "stop_sequence"}
 
 
-def _messages(body: dict[str, Any]) -> list[dict[str, Any]]:
-    raw = body.get("messages")
-    if not isinstance(raw, list) or not raw:
-        raise ApiError(400, "'messages' must be a non-empty list.")
-    messages: list[dict[str, Any]] = []
-    system = body.get("system")
-    if system:
-        messages.append({"role": "system", "content": text_of(system, "system")})
-    for item in raw:
-        if not isinstance(item, dict) or item.get("role") not in ("user", "assistant"):
-            raise ApiError(400, "Each message needs a role of 'user' or 'assistant'.")
-        messages.append({"role": item["role"], "content": text_of(item.get("content"))})
-    return messages
-
-
 async def messages(request: Request) -> Response:
     body = await read_body(request)
     max_tokens = get(body, "max_tokens", int)
     if max_tokens is None:
         raise ApiError(400, "'max_tokens' is required.")
-    conversation = _messages(body)
+    conversation = anthropic_tools.conversation(body)
     stream = bool(get(body, "stream", bool, False))
-    plain = not body.get("tools")
+    functions = anthropic_tools.functions_of(body["tools"]) if body.get("tools") else []
+    choice = anthropic_tools.openai_choice(body.get("tool_choice"))
+    use_tools = bool(functions) and choice != "none"
+    plain = not functions
     target = await choose(request, body.get("model"), plain=plain)
     far = remote_sampling(request, body, SAMPLING_KEYS)
     if target.local is None:
@@ -68,39 +63,62 @@ async def messages(request: Request) -> Response:
         run = remote_run(request, target, far, wire_messages(conversation))
     else:
         prepared = target.local
-        rendered = render_chat(prepared.builder, conversation)
+        shown = [{"type": "function", "function": f} for f in functions] if use_tools else None
+        rendered = render_chat(prepared.builder, conversation, shown)
+        forced = forced_functions(functions, choice) if use_tools else None
+        grammar = None
+        if forced:
+            grammar = tool_call_grammar(forced, tool_style(prepared.builder.choice.template))
         sampling = sampling_from(base_sampling(request, prepared.engine), body, SAMPLING_KEYS)
         with_prompt_stops(sampling, rendered)
         log_prompt(request, rendered.text)
         fallback = None
         if target.rule is not None:
             fallback = Fallback(target.rule, wire_messages(conversation), far, prepared.engine)
-        run = Run(request, prepared, generation(rendered, sampling), fallback)
+        run = Run(request, prepared, generation(rendered, sampling, grammar), fallback)
     message_id = f"msg_{secrets.token_hex(12)}"
 
-    def stop_reason() -> tuple[str, str | None]:
-        reason = STOP.get(run.stop_reason, "end_turn")
-        return reason, None
+    def content_of(text: str) -> tuple[list[dict[str, Any]], str]:
+        """The reply's content blocks and its stop reason."""
+        calls = parse_tool_calls(text, functions) if use_tools else None
+        if calls:
+            return anthropic_tools.tool_use_blocks(calls), "tool_use"
+        return [{"type": "text", "text": text}], STOP.get(run.stop_reason, "end_turn")
 
     def usage() -> dict[str, int]:
         return {"input_tokens": run.prompt_tokens, "output_tokens": run.completion_tokens}
 
     if not stream:
-        text = await run.whole()
-        reason, sequence = stop_reason()
+        content, reason = content_of(await run.whole())
         return JSONResponse(
             {
                 "id": message_id,
                 "type": "message",
                 "role": "assistant",
                 "model": run.model_id,
-                "content": [{"type": "text", "text": text}],
+                "content": content,
                 "stop_reason": reason,
-                "stop_sequence": sequence,
+                "stop_sequence": None,
                 "usage": usage(),
             },
             headers=run.headers(),
         )
+
+    def block_events(index: int, block: dict[str, Any]) -> list[bytes]:
+        """A whole block as start, one delta, stop (tool calls are known only at the end)."""
+        if block["type"] == "tool_use":
+            opened = {**block, "input": {}}
+            delta = {"type": "input_json_delta", "partial_json": anthropic_tools.input_json(block)}
+        else:
+            opened = {"type": "text", "text": ""}
+            delta = {"type": "text_delta", "text": block["text"]}
+        return [
+            sse({"type": "content_block_start", "index": index, "content_block": opened},
+                "content_block_start"),
+            sse({"type": "content_block_delta", "index": index, "delta": delta},
+                "content_block_delta"),
+            sse({"type": "content_block_stop", "index": index}, "content_block_stop"),
+        ]  # fmt: skip
 
     async def events() -> AsyncIterator[bytes]:
         start: dict[str, Any] = {
@@ -114,21 +132,29 @@ async def messages(request: Request) -> Response:
             "usage": {"input_tokens": 0, "output_tokens": 0},
         }
         yield sse({"type": "message_start", "message": start}, "message_start")
-        empty = {"type": "text", "text": ""}
-        block = {"type": "content_block_start", "index": 0, "content_block": empty}
-        yield sse(block, "content_block_start")
+        if not use_tools:  # text streams as it comes
+            empty = {"type": "text", "text": ""}
+            block = {"type": "content_block_start", "index": 0, "content_block": empty}
+            yield sse(block, "content_block_start")
         yield sse({"type": "ping"}, "ping")
         try:
             async for text in run.chunks():
+                if use_tools:
+                    continue  # a tool call is recognised only once the reply is complete
                 piece = {"type": "text_delta", "text": text}
                 delta = {"type": "content_block_delta", "index": 0, "delta": piece}
                 yield sse(delta, "content_block_delta")
         except ApiError as exc:
             yield sse(error_body("anthropic", exc.status, exc.message), "error")
             return
-        yield sse({"type": "content_block_stop", "index": 0}, "content_block_stop")
-        reason, sequence = stop_reason()
-        delta = {"stop_reason": reason, "stop_sequence": sequence}
+        content, reason = content_of("".join(run.text_parts))
+        if use_tools:
+            for index, block in enumerate(content):
+                for event in block_events(index, block):
+                    yield event
+        else:
+            yield sse({"type": "content_block_stop", "index": 0}, "content_block_stop")
+        delta = {"stop_reason": reason, "stop_sequence": None}
         yield sse({"type": "message_delta", "delta": delta, "usage": usage()}, "message_delta")
         yield sse({"type": "message_stop"}, "message_stop")
 
