@@ -142,9 +142,7 @@ class Sink:
     done_events: dict[str, tuple[StopReason, GenerationStats]] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
 
-    def tokens(
-        self, request_id: str, text: str, n_tokens: int, logprobs: object = None
-    ) -> None:
+    def tokens(self, request_id: str, text: str, n_tokens: int, logprobs: object = None) -> None:
         self.text[request_id] = self.text.get(request_id, "") + text
         self.n_tokens[request_id] = self.n_tokens.get(request_id, 0) + n_tokens
 
