@@ -13,6 +13,7 @@ keep finished conversations cached for reuse.
 from __future__ import annotations
 
 import ctypes
+import math
 import time
 from collections.abc import Callable
 
@@ -220,9 +221,9 @@ class LlamaRuntime:
         tokens: a log-softmax of the raw logits (before temperature and filters), computed
         only for requests that ask (one pass over the vocabulary, ~1 ms for 262k)."""
         row = np.ctypeslib.as_array(ll.llama_get_logits_ith(self.ctx, index), (self.n_vocab,))
-        row = row.astype(np.float64)
         peak = float(row.max())
-        log_total = peak + float(np.log(np.exp(row - peak).sum()))
+        # exp in float32 (the logits' own precision), the sum in float64
+        log_total = peak + math.log(float(np.exp(row - peak).sum(dtype=np.float64)))
         alternatives: list[TopLogprob] = []
         if top > 0:
             best = np.argpartition(row, -top)[-top:]
