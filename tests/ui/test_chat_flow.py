@@ -146,6 +146,19 @@ def test_regenerate_replaces_the_last_reply(qtbot, make_app, tiny_home: Path) ->
     assert [m.role for m in _stored_messages(hearth)] == ["user", "assistant"]
 
 
+def test_regenerate_in_an_empty_chat_says_so_and_writes_nothing(
+    qtbot, make_app, tiny_home: Path
+) -> None:
+    hearth = make_app()
+    _load_first_model(qtbot, hearth)
+    qtbot.waitUntil(lambda: hearth.chat.current is not None, timeout=15_000)
+    hearth.chat.composer.regenerate_button.click()
+    qtbot.waitUntil(lambda: hearth.chat.notice.isVisible(), timeout=5_000)
+    assert "send a message first" in hearth.chat.notice.text()
+    qtbot.wait(300)
+    assert not hearth.chat.generating and _stored_messages(hearth) == []
+
+
 def test_engine_killed_mid_reply_keeps_partial_text_and_can_reload(
     qtbot, make_app, home_with_starter: Path
 ) -> None:

@@ -415,6 +415,9 @@ class ChatPage(QWidget):
     def _on_regenerate(self) -> None:
         if self.current is None or self.generating:
             return
+        if not self.transcript.messages:  # would answer an empty conversation
+            self.show_notice("Nothing to regenerate yet: send a message first.")
+            return
         self.notice.hide()
         self._options_changed()
         self.regenerate.emit(self.current.id, self.params.system_prompt_text(), self._sampling())
