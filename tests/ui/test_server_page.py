@@ -70,6 +70,17 @@ def test_start_serve_log_and_stop(qtbot, page) -> None:  # type: ignore[no-untyp
         httpx.get(f"{url}/api/version", timeout=2)
 
 
+def test_a_port_typed_just_before_start_is_used(qtbot, page) -> None:  # type: ignore[no-untyped-def]
+    """Typing a port and clicking Start (no Enter, no focus change first) starts there."""
+    server_page, bridge = page
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        free = probe.getsockname()[1]
+    server_page.port.setValue(free)  # as typing does: no editingFinished yet
+    url = start(qtbot, server_page)
+    assert url == f"http://127.0.0.1:{free}" and bridge.runner.port == free
+
+
 def test_tokens_are_shown_once_and_then_required(qtbot, page) -> None:  # type: ignore[no-untyped-def]
     server_page, _bridge = page
     assert not server_page.network.isEnabled()  # no token yet: no network serving

@@ -293,6 +293,9 @@ class ServerPage(QWidget):
         self.open_logs.clicked.connect(self._open_logs)
         self.host.editingFinished.connect(lambda: self._edit("host", self.host.text().strip()))
         self.port.editingFinished.connect(lambda: self._edit("port", self.port.value()))
+        self._address_typed = False
+        self.host.textChanged.connect(self._address_edited)
+        self.port.valueChanged.connect(self._address_edited)
         self.network.toggled.connect(lambda on: self._edit("serve_on_network", on))
         self.jit.toggled.connect(lambda on: self._edit("jit_loading", on))
         self.idle_ttl.editingFinished.connect(
@@ -449,7 +452,15 @@ class ServerPage(QWidget):
     def _toggle_clicked(self, checked: bool) -> None:
         self.toggle.setEnabled(False)
         self.notice.hide()
+        if checked and self._address_typed:  # typed, but no Enter or focus change yet
+            self._edit("host", self.host.text().strip())
+            self._edit("port", self.port.value())
+        self._address_typed = False
         self.running_requested.emit(checked)
+
+    def _address_edited(self) -> None:
+        if not self._loading_settings:
+            self._address_typed = True
 
     def _edit(self, key: str, value: Any) -> None:
         if not self._loading_settings:
