@@ -35,6 +35,11 @@ ENDPOINTS: dict[str, tuple[dict[str, Any], list[str]]] = {
         ["model", "prompt", "max_tokens", "temperature", "stop", "seed", "stream", "echo", "n",
          "suffix", "logprobs"],
     ),
+    "/v1/responses": (
+        {"model": TINY, "input": "hi", "max_output_tokens": 3},
+        ["model", "input", "instructions", "max_output_tokens", "temperature", "top_p", "stream",
+         "text", "tools", "previous_response_id", "metadata"],
+    ),
     "/v1/embeddings": ({"model": TINY, "input": "hi"}, ["model", "input", "encoding_format"]),
     "/v1/messages": (
         {"model": TINY, "messages": CHAT, "max_tokens": 3},

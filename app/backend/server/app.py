@@ -18,7 +18,13 @@ from starlette.responses import Response
 
 from app.backend.core import HearthCore
 from app.backend.remote import engine_name
-from app.backend.server import routes_anthropic, routes_hearth, routes_ollama, routes_openai
+from app.backend.server import (
+    routes_anthropic,
+    routes_hearth,
+    routes_ollama,
+    routes_openai,
+    routes_responses,
+)
 from app.backend.server.errors import ApiError, error_response
 from app.backend.server.request_log import LogEntry, RequestLog, RequestLogMiddleware
 from app.backend.server.security import ASGIApp, SecurityMiddleware, SecurityPolicy
@@ -113,6 +119,7 @@ def create_app(
     starlette = Starlette(
         routes=[
             *routes_openai.ROUTES,
+            *routes_responses.ROUTES,
             *routes_anthropic.ROUTES,
             *routes_ollama.ROUTES,
             *routes_hearth.ROUTES,
