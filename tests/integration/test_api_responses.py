@@ -9,14 +9,15 @@ import httpx
 import openai
 import pytest
 
-from tests.helpers.api_server import TINY, Api, serve, tiny_home
+from tests.helpers.api_server import TINY, TOOLS, Api, serve, tiny_home
+from tests.unit.backend.templates.test_templates_real_world import LLAMA_31
 
 pytest.importorskip("llama_cpp")
 
 
 @pytest.fixture(scope="module")
 def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
-    yield from serve(tiny_home(tmp_path_factory.mktemp("responses-home")))
+    yield from serve(tiny_home(tmp_path_factory.mktemp("responses-home"), tool_template=LLAMA_31))
 
 
 @pytest.fixture
@@ -95,12 +96,73 @@ def test_json_schema_format_is_enforced(client: openai.OpenAI) -> None:
     assert isinstance(json.loads(reply.output_text)["ok"], bool)
 
 
+WEATHER = {
+    "type": "function",
+    "name": "get_weather",
+    "description": "Current weather in a city",
+    "parameters": {
+        "type": "object",
+        "properties": {"unit": {"type": "string", "enum": ["celsius", "fahrenheit"]}},
+        "required": ["unit"],
+    },
+}
+
+
+def test_function_call_then_its_output_goes_back(client: openai.OpenAI) -> None:
+    reply = client.responses.create(
+        model=TOOLS, input="Weather in Bern?", tools=[WEATHER],  # type: ignore[list-item]
+        tool_choice="required", max_output_tokens=400,
+    )  # fmt: skip
+    (call,) = reply.output
+    assert call.type == "function_call" and call.name == "get_weather"
+    assert call.call_id.startswith("call_") and call.status == "completed"
+    assert json.loads(call.arguments)["unit"] in ("celsius", "fahrenheit")
+
+    follow_up = client.responses.create(
+        model=TOOLS,
+        tools=[WEATHER],  # type: ignore[list-item]
+        tool_choice="none",
+        max_output_tokens=5,
+        input=[
+            {"role": "user", "content": "Weather in Bern?"},
+            {
+                "type": "function_call",
+                "call_id": call.call_id,
+                "name": call.name,
+                "arguments": call.arguments,
+            },
+            {"type": "function_call_output", "call_id": call.call_id, "output": "21 C"},
+        ],
+    )
+    assert follow_up.output[0].type == "message"
+
+
+def test_streamed_function_call(client: openai.OpenAI) -> None:
+    events = list(
+        client.responses.create(
+            model=TOOLS,
+            input="Weather?",
+            tools=[WEATHER],  # type: ignore[list-item]
+            tool_choice={"type": "function", "name": "get_weather"},
+            max_output_tokens=400,
+            stream=True,
+        )
+    )
+    kinds = [e.type for e in events]
+    assert "response.function_call_arguments.delta" in kinds
+    done = next(e for e in events if e.type == "response.function_call_arguments.done")
+    assert json.loads(done.arguments)["unit"] in ("celsius", "fahrenheit")  # type: ignore[union-attr]
+    final = events[-1].response  # type: ignore[union-attr]
+    assert events[-1].type == "response.completed" and final.output[0].type == "function_call"
+
+
 @pytest.mark.parametrize(
     "extra",
     [
         {"tools": [{"type": "function", "name": "f", "parameters": {}}]},
         {"previous_response_id": "resp_123"},
-        {"input": [{"type": "function_call_output", "call_id": "x", "output": "1"}]},
+        {"tools": [{"type": "web_search"}]},
+        {"input": [{"type": "reasoning", "summary": []}]},
         {"input": [{"role": "user", "content": [{"type": "input_image", "image_url": "x"}]}]},
         {"input": 5},
         {"text": {"format": {"type": "json_schema"}}},

@@ -1,15 +1,17 @@
-"""OpenAI's Responses API, ``POST /v1/responses``: text in, text out, streamed or not.
+"""OpenAI's Responses API, ``POST /v1/responses``: text and function calls, streamed or not.
 
 Newer OpenAI SDK code and agents start here rather than at chat completions. Covered:
-``input`` as a string or message items (``input_text`` / ``output_text`` parts),
-``instructions``, ``max_output_tokens``, ``temperature``, ``top_p``, ``text.format``
-(JSON object or schema, enforced by a grammar) and the streaming event sequence. Not
-covered, and refused with a 400 rather than ignored: tools, images, and
-``previous_response_id`` (Hearth keeps no responses server-side).
+``input`` as a string or items (messages with ``input_text`` / ``output_text`` parts,
+``function_call`` and ``function_call_output``), ``instructions``, ``max_output_tokens``,
+``temperature``, ``top_p``, ``text.format`` (JSON object or schema, enforced by a grammar),
+function ``tools`` with ``tool_choice`` (on the chat-completions tool machinery), and the
+streaming event sequence. Refused with a 400 rather than ignored: built-in tools (web or
+file search...), images, and ``previous_response_id`` (Hearth keeps no responses).
 """
 
 from __future__ import annotations
 
+import json
 import secrets
 import time
 from collections.abc import AsyncIterator, Mapping
@@ -33,8 +35,20 @@ from app.backend.server.common import (
 )
 from app.backend.server.errors import ApiError, error_body
 from app.backend.server.fallback import Fallback
-from app.backend.server.grammars import json_object_grammar, schema_grammar
-from app.backend.server.prompts import render_chat, sampling_from, with_prompt_stops
+from app.backend.server.grammars import (
+    forced_functions,
+    json_object_grammar,
+    parse_tool_calls,
+    schema_grammar,
+    tool_call_grammar,
+    tool_style,
+)
+from app.backend.server.prompts import (
+    arguments_dict,
+    render_chat,
+    sampling_from,
+    with_prompt_stops,
+)
 from app.backend.server.streaming import sse, sse_response
 
 SAMPLING_KEYS = {
@@ -46,7 +60,7 @@ ROLES = {"user": "user", "assistant": "assistant", "system": "system", "develope
 
 
 def conversation(body: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """``instructions`` and ``input`` as chat messages."""
+    """``instructions`` and ``input`` as chat messages (calls and their outputs included)."""
     if body.get("previous_response_id"):
         raise ApiError(
             400, "'previous_response_id' is not supported: Hearth keeps no responses; "
@@ -59,14 +73,40 @@ def conversation(body: Mapping[str, Any]) -> list[dict[str, Any]]:
     raw = body.get("input")
     if isinstance(raw, str):
         messages.append({"role": "user", "content": raw})
-    elif isinstance(raw, list) and raw:
-        messages.extend(_item(item) for item in raw)
-    else:
-        raise ApiError(400, "'input' must be a string or a non-empty list of messages.")
+        return messages
+    if not isinstance(raw, list) or not raw:
+        raise ApiError(400, "'input' must be a string or a non-empty list of items.")
+    for item in raw:
+        kind = item.get("type", "message") if isinstance(item, Mapping) else None
+        if kind == "function_call":
+            call = _function_call(item)
+            last = messages[-1] if messages else None
+            if last is not None and last["role"] == "assistant" and "tool_calls" in last:
+                last["tool_calls"].append(call)  # parallel calls: one assistant turn
+            else:
+                messages.append({"role": "assistant", "content": "", "tool_calls": [call]})
+        elif kind == "function_call_output":
+            output = item.get("output")
+            text = output if isinstance(output, str) else json.dumps(output)
+            messages.append(
+                {"role": "tool", "tool_call_id": str(item.get("call_id") or ""), "content": text}
+            )
+        else:
+            messages.append(_message(item))
     return messages
 
 
-def _item(item: Any) -> dict[str, Any]:
+def _function_call(item: Mapping[str, Any]) -> dict[str, Any]:
+    if not isinstance(item.get("name"), str):
+        raise ApiError(400, "A 'function_call' item needs a 'name'.")
+    return {
+        "id": str(item.get("call_id") or ""),
+        "type": "function",
+        "function": {"name": item["name"], "arguments": arguments_dict(item.get("arguments"))},
+    }
+
+
+def _message(item: Any) -> dict[str, Any]:
     if not isinstance(item, Mapping) or item.get("type", "message") != "message":
         kind = item.get("type") if isinstance(item, Mapping) else type(item).__name__
         raise ApiError(400, f"Input items of type '{kind}' are not supported.")
@@ -87,6 +127,30 @@ def _item(item: Any) -> dict[str, Any]:
     return {"role": role, "content": "".join(texts)}
 
 
+def functions_of(body: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Function ``tools`` as chat-completions ``function`` objects; built-in tools refused."""
+    tools = body.get("tools")
+    if tools is None:
+        return []
+    if not isinstance(tools, list):
+        raise ApiError(400, "'tools' must be a list.")
+    functions = []
+    for tool in tools:
+        if not isinstance(tool, Mapping) or tool.get("type") != "function":
+            kind = tool.get("type") if isinstance(tool, Mapping) else None
+            raise ApiError(400, f"Only function tools are supported (not '{kind}').")
+        if not isinstance(tool.get("name"), str):
+            raise ApiError(400, "Each function tool needs a 'name'.")
+        function: dict[str, Any] = {
+            "name": tool["name"],
+            "parameters": tool.get("parameters") or {"type": "object"},
+        }
+        if isinstance(tool.get("description"), str):
+            function["description"] = tool["description"]
+        functions.append(function)
+    return functions
+
+
 def text_grammar(body: Mapping[str, Any]) -> str | None:
     config = body.get("text")
     fmt = config.get("format") if isinstance(config, Mapping) else None
@@ -103,33 +167,41 @@ def text_grammar(body: Mapping[str, Any]) -> str | None:
 
 async def responses(request: Request) -> Response:
     body = await read_json(request)
-    if body.get("tools"):
-        raise ApiError(400, "Tools are not supported on /v1/responses yet; use "
-                       "/v1/chat/completions.", "unsupported_feature")  # fmt: skip
+    functions = functions_of(body)
+    choice = body.get("tool_choice")
+    use_tools = bool(functions) and choice != "none"
     messages = conversation(body)
     grammar = text_grammar(body)
     stream = bool(get(body, "stream", bool, False))
-    target = await choose(request, body.get("model"), plain=grammar is None)
+    plain = grammar is None and not functions
+    target = await choose(request, body.get("model"), plain=plain)
     if target.local is None:
-        if grammar is not None:
-            raise ApiError(400, "'text.format' is not forwarded to remote models.")
+        if not plain:
+            raise ApiError(400, "Tools and 'text.format' are not forwarded to remote models.",
+                           "unsupported_feature")  # fmt: skip
         run = remote_run(request, target, remote_sampling(request, body, SAMPLING_KEYS),
                          wire_messages(messages))  # fmt: skip
     else:
         prepared = target.local
-        rendered = render_chat(prepared.builder, messages)
+        shown = [{"type": "function", "function": f} for f in functions] if use_tools else None
+        rendered = render_chat(prepared.builder, messages, shown)
+        forced = forced_functions(functions, choice) if use_tools else None
+        if forced:
+            if grammar:
+                raise ApiError(400, "Use either a forced tool call or 'text.format', not both.")
+            grammar = tool_call_grammar(forced, tool_style(prepared.builder.choice.template))
         sampling = sampling_from(base_sampling(request, prepared.engine), body, SAMPLING_KEYS)
         with_prompt_stops(sampling, rendered)
         log_prompt(request, rendered.text)
         fallback = None
-        if target.rule is not None:
+        if target.rule is not None and plain:
             far = remote_sampling(request, body, SAMPLING_KEYS)
             fallback = Fallback(target.rule, wire_messages(messages), far, prepared.engine)
         run = Run(request, prepared, generation(rendered, sampling, grammar), fallback)
-    shape = _Shape(run, body)
+    shape = _Shape(run, body, functions if use_tools else [])
     if not stream:
         text = await run.whole()
-        return JSONResponse(shape.response(text, done=True), headers=run.headers())
+        return JSONResponse(shape.response(shape.output(text)), headers=run.headers())
     await run.start()
     return sse_response(shape.events(), run.close, run.headers())
 
@@ -137,29 +209,50 @@ async def responses(request: Request) -> Response:
 class _Shape:
     """The response object and the stream's event sequence for one run."""
 
-    def __init__(self, run: Run, body: Mapping[str, Any]) -> None:
+    def __init__(self, run: Run, body: Mapping[str, Any], functions: list[dict[str, Any]]):
         self.run = run
         self.body = body
+        self.functions = functions  # empty: plain text; else a reply may be a call
         self.id = f"resp_{secrets.token_hex(12)}"
-        self.item_id = f"msg_{secrets.token_hex(12)}"
+        self.message_id = f"msg_{secrets.token_hex(12)}"
         self.created = int(time.time())
         self.sequence = 0
+
+    # ------------------------------------------------------------------ objects
+    def output(self, text: str) -> list[dict[str, Any]]:
+        """The output items for a finished reply: its function calls, else one message."""
+        calls = parse_tool_calls(text, self.functions) if self.functions else None
+        if not calls:
+            return [self._message(text)]
+        return [
+            {
+                "type": "function_call",
+                "id": f"fc_{secrets.token_hex(12)}",
+                "call_id": call.id,
+                "name": call.name,
+                "arguments": json.dumps(call.arguments),
+                "status": "completed",
+            }
+            for call in calls
+        ]
 
     def _part(self, text: str) -> dict[str, Any]:
         return {"type": "output_text", "text": text, "annotations": [], "logprobs": []}
 
-    def _item(self, text: str | None) -> dict[str, Any]:
+    def _message(self, text: str | None) -> dict[str, Any]:
         """The message item: in progress (no text yet) or completed with ``text``."""
         return {
             "type": "message",
-            "id": self.item_id,
+            "id": self.message_id,
             "status": "in_progress" if text is None else "completed",
             "role": "assistant",
             "content": [] if text is None else [self._part(text)],
         }
 
-    def response(self, text: str | None, done: bool) -> dict[str, Any]:
+    def response(self, output: list[dict[str, Any]] | None) -> dict[str, Any]:
+        """The response object; ``output`` None while it is still being written."""
         run = self.run
+        done = output is not None
         cut = done and run.stop_reason in ("max_tokens", "context_limit")
         status = ("incomplete" if cut else "completed") if done else "in_progress"
         usage = None
@@ -182,40 +275,83 @@ class _Shape:
             "instructions": self.body.get("instructions"),
             "max_output_tokens": self.body.get("max_output_tokens"),
             "model": run.model_id,
-            "output": [self._item(text)] if done else [],
-            "parallel_tool_calls": False,
+            "output": output or [],
+            "parallel_tool_calls": True,
             "temperature": self.body.get("temperature"),
             "top_p": self.body.get("top_p"),
-            "tool_choice": "none",
-            "tools": [],
+            "tool_choice": self.body.get("tool_choice") or "auto",
+            "tools": self.body.get("tools") or [],
             "text": self.body.get("text") or {"format": {"type": "text"}},
             "metadata": self.body.get("metadata") or {},
             "usage": usage,
         }
 
+    # ------------------------------------------------------------------ stream
     def _event(self, kind: str, **fields: Any) -> bytes:
         event = {"type": kind, "sequence_number": self.sequence, **fields}
         self.sequence += 1
         return sse(event, kind)
 
     async def events(self) -> AsyncIterator[bytes]:
-        where = {"item_id": self.item_id, "output_index": 0, "content_index": 0}
-        yield self._event("response.created", response=self.response(None, done=False))
-        yield self._event("response.in_progress", response=self.response(None, done=False))
-        yield self._event("response.output_item.added", output_index=0, item=self._item(None))
-        yield self._event("response.content_part.added", part=self._part(""), **where)
+        yield self._event("response.created", response=self.response(None))
+        yield self._event("response.in_progress", response=self.response(None))
+        where = {"item_id": self.message_id, "output_index": 0, "content_index": 0}
+        streaming_text = not self.functions  # with tools, a call is known only at the end
+        if streaming_text:
+            yield self._event(
+                "response.output_item.added", output_index=0, item=self._message(None)
+            )
+            yield self._event("response.content_part.added", part=self._part(""), **where)
         try:
             async for text in self.run.chunks():
-                yield self._event("response.output_text.delta", delta=text, logprobs=[], **where)
+                if streaming_text:
+                    yield self._event(
+                        "response.output_text.delta", delta=text, logprobs=[], **where
+                    )
         except ApiError as exc:
             error = error_body("openai", exc.status, exc.message)["error"]
             yield self._event("error", code=error["type"], message=error["message"], param=None)
             return
         text = "".join(self.run.text_parts)
-        yield self._event("response.output_text.done", text=text, logprobs=[], **where)
-        yield self._event("response.content_part.done", part=self._part(text), **where)
-        yield self._event("response.output_item.done", output_index=0, item=self._item(text))
-        yield self._event("response.completed", response=self.response(text, done=True))
+        output = self.output(text)
+        if streaming_text:
+            for event in self._text_done(text):
+                yield event
+        else:
+            for index, item in enumerate(output):
+                for event in self._whole_item(index, item):
+                    yield event
+        yield self._event("response.completed", response=self.response(output))
+
+    def _text_done(self, text: str) -> list[bytes]:
+        where = {"item_id": self.message_id, "output_index": 0, "content_index": 0}
+        return [
+            self._event("response.output_text.done", text=text, logprobs=[], **where),
+            self._event("response.content_part.done", part=self._part(text), **where),
+            self._event("response.output_item.done", output_index=0, item=self._message(text)),
+        ]
+
+    def _whole_item(self, index: int, item: dict[str, Any]) -> list[bytes]:
+        """A finished item as the events a stream gives it (added, its content, done)."""
+        if item["type"] == "message":
+            text = item["content"][0]["text"]
+            where = {"item_id": item["id"], "output_index": index, "content_index": 0}
+            return [
+                self._event("response.output_item.added", output_index=index,
+                            item=self._message(None)),
+                self._event("response.content_part.added", part=self._part(""), **where),
+                self._event("response.output_text.delta", delta=text, logprobs=[], **where),
+                *self._text_done(text),
+            ]  # fmt: skip
+        opened = {**item, "arguments": "", "status": "in_progress"}
+        where = {"item_id": item["id"], "output_index": index}
+        return [
+            self._event("response.output_item.added", output_index=index, item=opened),
+            self._event("response.function_call_arguments.delta", delta=item["arguments"], **where),
+            self._event("response.function_call_arguments.done", arguments=item["arguments"],
+                        name=item["name"], **where),
+            self._event("response.output_item.done", output_index=index, item=item),
+        ]  # fmt: skip
 
 
 ROUTES = [Route("/v1/responses", responses, methods=["POST"])]
