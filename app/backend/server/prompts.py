@@ -14,6 +14,7 @@ from typing import Any
 from app.backend.engine.types import SamplingParams
 from app.backend.prompting import PromptBuilder, PromptError
 from app.backend.server.errors import ApiError
+from app.backend.server.grammars import forced_functions, tool_call_grammar, tool_style
 from app.backend.templates import FALLBACKS, ChatTemplate, RenderedPrompt, TemplateError
 
 Message = dict[str, Any]
@@ -75,6 +76,31 @@ def render_chat(
     family = FALLBACKS.get(builder.choice.family or "")
     stop = (*rendered.stop, *(family.stop if family else ()))
     return RenderedPrompt(rendered.text, rendered.starts_with_bos, stop)
+
+
+def render_with_tools(
+    builder: PromptBuilder,
+    messages: list[Message],
+    functions: list[dict[str, Any]],
+    choice: Any,
+    grammar: str | None,
+    format_name: str,
+) -> tuple[RenderedPrompt, str | None]:
+    """The prompt (tools shown unless ``choice`` is "none") and the output grammar: the
+    given ``grammar`` (a response format), or one forcing a call when ``choice`` does.
+
+    ``choice`` is in OpenAI's terms (each dialect translates its own); a forced call and a
+    response format together are a 400 naming ``format_name``.
+    """
+    use_tools = bool(functions) and choice != "none"
+    shown = [{"type": "function", "function": f} for f in functions] if use_tools else None
+    rendered = render_chat(builder, messages, shown)
+    forced = forced_functions(functions, choice) if use_tools else None
+    if forced:
+        if grammar:
+            raise ApiError(400, f"Use either a forced tool call or {format_name}, not both.")
+        grammar = tool_call_grammar(forced, tool_style(builder.choice.template))
+    return rendered, grammar
 
 
 def arguments_dict(arguments: Any) -> Any:

@@ -26,12 +26,9 @@ from app.backend.server.common import read_json as read_body
 from app.backend.server.errors import ApiError, error_body
 from app.backend.server.fallback import Fallback
 from app.backend.server.grammars import (
-    forced_functions,
     parse_tool_calls,
-    tool_call_grammar,
-    tool_style,
 )
-from app.backend.server.prompts import render_chat, sampling_from, with_prompt_stops
+from app.backend.server.prompts import render_with_tools, sampling_from, with_prompt_stops
 from app.backend.server.streaming import sse, sse_response
 
 SAMPLING_KEYS = {
@@ -63,12 +60,9 @@ async def messages(request: Request) -> Response:
         run = remote_run(request, target, far, wire_messages(conversation))
     else:
         prepared = target.local
-        shown = [{"type": "function", "function": f} for f in functions] if use_tools else None
-        rendered = render_chat(prepared.builder, conversation, shown)
-        forced = forced_functions(functions, choice) if use_tools else None
-        grammar = None
-        if forced:
-            grammar = tool_call_grammar(forced, tool_style(prepared.builder.choice.template))
+        rendered, grammar = render_with_tools(
+            prepared.builder, conversation, functions, choice, None, "a response format"
+        )
         sampling = sampling_from(base_sampling(request, prepared.engine), body, SAMPLING_KEYS)
         with_prompt_stops(sampling, rendered)
         log_prompt(request, rendered.text)

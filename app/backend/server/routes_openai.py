@@ -43,17 +43,14 @@ from app.backend.server.common import (
 from app.backend.server.errors import ApiError, error_body
 from app.backend.server.fallback import Fallback
 from app.backend.server.grammars import (
-    forced_functions,
     json_object_grammar,
     parse_tool_calls,
     schema_grammar,
-    tool_call_grammar,
     tool_functions,
-    tool_style,
 )
 from app.backend.server.prompts import (
     arguments_dict,
-    render_chat,
+    render_with_tools,
     sampling_from,
     text_of,
     with_prompt_stops,
@@ -198,16 +195,10 @@ async def chat_completions(request: Request) -> Response:
         functions = tool_functions(body["tools"]) if body.get("tools") else []
         choice = body.get("tool_choice")
         use_tools = bool(functions) and choice != "none"
-        rendered = render_chat(
-            prepared.builder, messages, [{"type": "function", "function": f} for f in functions]
-            if use_tools else None
+        rendered, grammar = render_with_tools(
+            prepared.builder, messages, functions, choice, response_grammar(body),
+            "response_format",
         )  # fmt: skip
-        grammar = response_grammar(body)
-        forced = forced_functions(functions, choice) if use_tools else None
-        if forced:
-            if grammar:
-                raise ApiError(400, "Use either a forced tool call or response_format, not both.")
-            grammar = tool_call_grammar(forced, tool_style(prepared.builder.choice.template))
         sampling = sampling_from(base_sampling(request, prepared.engine), body, SAMPLING_KEYS)
         with_prompt_stops(sampling, rendered)
         log_prompt(request, rendered.text)

@@ -36,16 +36,13 @@ from app.backend.server.common import (
 from app.backend.server.errors import ApiError, error_body
 from app.backend.server.fallback import Fallback
 from app.backend.server.grammars import (
-    forced_functions,
     json_object_grammar,
     parse_tool_calls,
     schema_grammar,
-    tool_call_grammar,
-    tool_style,
 )
 from app.backend.server.prompts import (
     arguments_dict,
-    render_chat,
+    render_with_tools,
     sampling_from,
     with_prompt_stops,
 )
@@ -183,13 +180,9 @@ async def responses(request: Request) -> Response:
                          wire_messages(messages))  # fmt: skip
     else:
         prepared = target.local
-        shown = [{"type": "function", "function": f} for f in functions] if use_tools else None
-        rendered = render_chat(prepared.builder, messages, shown)
-        forced = forced_functions(functions, choice) if use_tools else None
-        if forced:
-            if grammar:
-                raise ApiError(400, "Use either a forced tool call or 'text.format', not both.")
-            grammar = tool_call_grammar(forced, tool_style(prepared.builder.choice.template))
+        rendered, grammar = render_with_tools(
+            prepared.builder, messages, functions, choice, grammar, "'text.format'"
+        )
         sampling = sampling_from(base_sampling(request, prepared.engine), body, SAMPLING_KEYS)
         with_prompt_stops(sampling, rendered)
         log_prompt(request, rendered.text)
