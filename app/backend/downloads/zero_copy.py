@@ -179,9 +179,7 @@ def copy(
                 raise Stopped()
             try:
                 moved = spliced.move(min(left, CHUNK), offset)
-            except _Dropped as drop:
-                offset += drop.moved
-                hasher.advance(offset)
+            except _Dropped as drop:  # raised before anything of this move was written
                 on_progress(offset)
                 if stop.is_set():
                     raise Stopped() from None
@@ -211,10 +209,9 @@ def copy(
 
 
 class _Dropped(Exception):
-    def __init__(self, reason: str, moved: int) -> None:
+    def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
-        self.moved = moved
 
 
 class _FileError(Exception):
@@ -275,7 +272,7 @@ class _Splicer:
                 if exc.errno in _REFUSED:
                     self._copy_in = True
                     return 0
-                raise _Dropped(exc.strerror or type(exc).__name__, 0) from None
+                raise _Dropped(exc.strerror or type(exc).__name__) from None
 
     def _recv(self, want: int) -> bytes:
         while True:
@@ -284,7 +281,7 @@ class _Splicer:
             except BlockingIOError:
                 self._wait()
             except OSError as exc:
-                raise _Dropped(exc.strerror or type(exc).__name__, 0) from None
+                raise _Dropped(exc.strerror or type(exc).__name__) from None
 
     def _drain(self, n: int, offset: int) -> int:
         if not self._copy_out:
@@ -301,7 +298,7 @@ class _Splicer:
 
     def _wait(self) -> None:
         if not self._poll.poll(self._timeout_ms):
-            raise _Dropped(f"no data for {self._timeout_ms // 1000} s", 0)
+            raise _Dropped(f"no data for {self._timeout_ms // 1000} s")
 
 
 _REFUSED = (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.EPERM)
