@@ -288,6 +288,7 @@ class Bridge(QObject):
             return  # the user picked another model meanwhile
         self._model = model
         self._rebuild_prompt(engine.status.info, self.core.template_override(model.id))
+        self.engine_changed.emit(engine.status)
 
     def _rebuild_prompt(self, info: Any, override: TemplateOverride | None) -> bool:
         assert self._model is not None
@@ -364,8 +365,11 @@ class Bridge(QObject):
             self._loader.submit(self.core.engines.unload, model_id)
 
     def _on_engine_status(self, model_id: str, status: EngineStatus) -> None:
-        if model_id == self._chat_model_id:
-            self.engine_changed.emit(status)
+        if model_id != self._chat_model_id:
+            return
+        if status.state is EngineState.READY and self._model is None:
+            return  # still loading for the chat: ``_load`` says READY once the prompt is built
+        self.engine_changed.emit(status)
 
     # ------------------------------------------------------------ conversations
     def _list(self) -> None:

@@ -64,6 +64,22 @@ def test_concurrent_first_requests_cause_one_load(
     assert len(manager.loaded()) == 1
 
 
+def test_an_engine_is_registered_before_its_ready_is_announced(
+    manager: EngineManager, library: ModelLibrary
+) -> None:
+    model = library.resolve("acme/tiny")
+    found_on_ready: list[bool] = []
+
+    def listener(model_id: str, status) -> None:
+        if status.state is EngineState.READY:
+            found_on_ready.append(manager.get(model_id) is not None)
+
+    manager.add_listener(listener)
+    client = manager.load(model)
+    assert found_on_ready == [True]
+    assert manager.get(model.id) is client
+
+
 def test_loaded_model_is_reused_and_answers(manager: EngineManager, library: ModelLibrary) -> None:
     model = library.resolve("acme/tiny")
     first = manager.load(model)

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QElapsedTimer, QTimer
+from PySide6.QtCore import QElapsedTimer, Qt, QTimer
 
 from app.backend.engine.types import EngineState
 from app.ui.app import HearthApp
@@ -91,6 +91,25 @@ def test_starts_cleanly_without_models_and_says_how_to_get_one(qtbot, make_app) 
     assert hearth.chat.model_bar.picker.count() == 0
     assert not hearth.chat.model_bar.load_button.isEnabled()
     assert "make setup" in hearth.chat.model_bar.picker.placeholderText()
+
+
+def test_ready_is_announced_only_once_the_chat_can_use_the_model(
+    qtbot, make_app, tiny_home: Path
+) -> None:
+    """READY used to reach the UI before the engine manager had registered the engine and
+    before the prompt was built, so a send in that gap found no model (and a test that read
+    the engine on READY failed 1 run in ~10)."""
+    hearth = make_app()
+    bridge = hearth.bridge
+    seen: list[tuple[bool, bool]] = []
+
+    def on_status(status) -> None:  # runs on the bridge's thread, as it is emitted
+        if status.state is EngineState.READY:
+            seen.append((bridge.chat_engine is not None, bridge._builder is not None))
+
+    bridge.engine_changed.connect(on_status, Qt.ConnectionType.DirectConnection)
+    _load_first_model(qtbot, hearth)
+    assert seen == [(True, True)]
 
 
 def test_send_streams_a_reply_with_stats_and_mode(qtbot, make_app, tiny_home: Path) -> None:

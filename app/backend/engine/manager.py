@@ -121,7 +121,8 @@ class EngineManager:
             except GGUFError as exc:
                 raise EngineLoadError(str(exc)) from exc
         client = EngineClient(self._log_dir, log_name=f"engine-{_slug(model.id)}.log")
-        client.add_listener(lambda status: self._on_status(model.id, client, status))
+        loaded = LoadedModel(model, client, params, plan, time.monotonic())
+        client.add_listener(lambda status: self._on_status(model.id, client, status, loaded))
         with self._lock:
             self._loading_clients[model.id] = client
         try:
@@ -129,13 +130,19 @@ class EngineManager:
         finally:
             with self._lock:
                 self._loading_clients.pop(model.id, None)
-        loaded = LoadedModel(model, client, params, plan, time.monotonic())
-        with self._lock:
-            self._loaded[model.id] = loaded
         return loaded
 
-    def _on_status(self, model_id: str, client: EngineClient, status: EngineStatus) -> None:
-        if status.state is EngineState.ERROR:
+    def _on_status(
+        self, model_id: str, client: EngineClient, status: EngineStatus, loaded: LoadedModel
+    ) -> None:
+        if status.state is EngineState.READY:
+            # Registered before anyone hears READY: a listener that asks ``get`` at once
+            # (the chat, on its "ready" signal) must find the engine.
+            with self._lock:
+                if self._loading_clients.get(model_id) is client:
+                    loaded.last_used = time.monotonic()
+                    self._loaded[model_id] = loaded
+        elif status.state is EngineState.ERROR:
             with self._lock:
                 current = self._loaded.get(model_id)
                 if current is not None and current.client is client:
