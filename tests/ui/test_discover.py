@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QPushButton
 
 from app.backend.planner import Resources
@@ -281,3 +281,40 @@ def test_search_results_filter_to_models_that_fit(
     qtbot.waitUntil(lambda: page.visible_results() == ["acme/small-GGUF"], timeout=10_000)
     page.results_fit_only.setChecked(False)
     assert page.visible_results() == all_three
+
+
+def test_search_results_sorted_by_fit_show_their_verdict(
+    qtbot, page, hub, gguf_small, gguf_medium, bridge
+):  # type: ignore[no-untyped-def]
+    hub.add_repo("acme/big-GGUF", {"b-Q8_0.gguf": gguf_medium}, downloads=30)
+    hub.add_repo("acme/projector-only-GGUF", {"mmproj-p-f16.gguf": gguf_small}, downloads=20)
+    hub.add_repo("acme/small-GGUF", {"s-Q4_0.gguf": gguf_small}, downloads=10)
+    # CPU only with 1 MB to spare: the 0.7 MB file fits by size, the 5 MB one does not.
+    bridge._resources = Resources(gpu_free_bytes=(), ram_available_bytes=512 * 1024**2 + 10**6)
+    page.query.setText("acme")
+    page.search_button.click()
+    by_downloads = ["acme/big-GGUF", "acme/projector-only-GGUF", "acme/small-GGUF"]
+    qtbot.waitUntil(lambda: page.visible_results() == by_downloads, timeout=10_000)
+    assert "CPU only" not in page.results.item(2).text()  # not checked while not asked
+    big = page.results.item(0)
+    qtbot.mouseClick(
+        page.results.viewport(), Qt.MouseButton.LeftButton,
+        pos=page.results.visualItemRect(big).center(),
+    )  # fmt: skip
+    qtbot.waitUntil(lambda: page._details is not None, timeout=10_000)
+    page.sort.setCurrentIndex(page.sort.findData("fit"))  # re-sorts at once, no Search click
+    by_fit = ["acme/small-GGUF", "acme/big-GGUF", "acme/projector-only-GGUF"]
+
+    def texts() -> list[str]:
+        return [page.results.item(i).text() for i in range(page.results.count())]
+
+    qtbot.waitUntil(lambda: all(len(t.splitlines()) == 3 for t in texts()), timeout=10_000)
+    assert page.visible_results() == by_fit
+    shown = texts()
+    assert shown[0].splitlines()[-1] == "CPU only"
+    assert shown[1].splitlines()[-1] == "Too large"
+    assert shown[2].splitlines()[-1] == "No model file"
+    assert page.results.currentItem().data(Qt.ItemDataRole.UserRole) == "acme/big-GGUF"
+    page.sort.setCurrentIndex(page.sort.findData("downloads"))
+    qtbot.waitUntil(lambda: page.visible_results() == by_downloads, timeout=10_000)
+    _shot(page, "discover-results-by-fit.png")

@@ -19,6 +19,7 @@ from app.backend.hub.fit import (
     fit_sort_key,
     fits,
     recommend,
+    result_sort_key,
 )
 from app.backend.hub.names import (
     BadRepoReference,
@@ -60,6 +61,7 @@ __all__ = [
     "merge_split_headers",
     "parse_repo_reference",
     "recommend",
+    "result_sort_key",
     "validate_remote_filename",
     "validate_repo_id",
 ]

@@ -90,6 +90,14 @@ def fit_sort_key(choice: FileChoice) -> tuple[int, int, str]:
     return rank, -choice.size, choice.label
 
 
+def result_sort_key(fit: FitEstimate | None, checked: bool, position: int) -> tuple[int, int]:
+    """Search results by fit: best verdict first, the Hub's order within one verdict;
+    results not checked yet after every known verdict, repos without a model file last."""
+    if not checked:
+        return UNKNOWN_RANK, position
+    return (FIT_RANK[fit.verdict] if fit else UNKNOWN_RANK + 1), position
+
+
 def recommend(choices: list[FileChoice]) -> str | None:
     """The label of the file to suggest for this machine, or None if nothing fits.
 

@@ -46,6 +46,7 @@ from app.backend.hub import (
     fit_sort_key,
     fits,
     recommend,
+    result_sort_key,
 )
 from app.backend.units import human_size
 from app.ui.pages.downloads import DownloadRow
@@ -61,6 +62,8 @@ QHeaderView::section { background: palette(window); color: palette(window-text);
     font-weight: 600; }
 """
 FIT_COLOURS = {"full_gpu": "success", "partial": "info", "cpu_only": "warning_text"}
+FIT_SORT = "fit"  # ordered here by verdict; the Hub is asked for its most downloaded
+RESULT_ORDER_ROLE = Qt.ItemDataRole.UserRole + 1  # position in the Hub's answer
 
 
 def human_count(n: int) -> str:
@@ -148,6 +151,8 @@ class DiscoverPage(QWidget):
         self._details: RepoDetails | None = None
         self._fits: dict[str, FitEstimate] = {}
         self._result_fits: dict[str, FitEstimate | None] = {}
+        self._summaries: dict[str, ModelSummary] = {}
+        self._searched = False  # a text search has been shown: a new sort re-runs it
         self.recommended: str | None = None
         self._rows: dict[str, DownloadRow] = {}
         self._token_status: TokenStatus | None = None
@@ -176,8 +181,17 @@ class DiscoverPage(QWidget):
         self.query.setClearButtonEnabled(True)
         self.query.returnPressed.connect(self._search)
         self.sort = QComboBox()
+        self.sort.setAccessibleName("Sort results")
         for key, label in SORTS.items():
             self.sort.addItem(label, key)
+        self.sort.addItem("Best fit for this machine", FIT_SORT)
+        self.sort.setItemData(
+            self.sort.count() - 1,
+            "Models whose best file runs fully on the GPU first, then partly, then on the "
+            "CPU (judged by file size); most downloaded first within each.",
+            Qt.ItemDataRole.ToolTipRole,
+        )
+        self.sort.currentIndexChanged.connect(self._on_sort_changed)
         self.search_button = QPushButton("Search")
         self.search_button.setObjectName("primary")
         self.search_button.clicked.connect(self._search)
@@ -325,27 +339,77 @@ class DiscoverPage(QWidget):
             self.repo_meta.setText("Loading files…")
         else:
             self.results_status.setText("Searching…")
-        self.search.emit(text, self.sort.currentData())
+        sort = self.sort.currentData()
+        self.search.emit(text, "downloads" if sort == FIT_SORT else sort)
+
+    def _sorting_by_fit(self) -> bool:
+        return bool(self.sort.currentData() == FIT_SORT)
+
+    def _on_sort_changed(self, _index: int) -> None:
+        """A new order applies to the results on screen at once, as a user expects."""
+        if self._searched and self.query.text().strip():
+            self._search()
 
     @Slot(int, list, bool)
     def show_results(self, serial: int, models: list[ModelSummary], more: bool) -> None:
         if serial > 0:
             self.results.clear()
-        for m in models:
-            item = QListWidgetItem(
-                f"{m.repo_id}\n↓ {human_count(m.downloads)}  ·  ♥ {human_count(m.likes)}  ·  "
-                f"{_when(m.last_modified)}{'  ·  gated' if m.gated else ''}"
-            )
+        self._searched = True
+        first = self.results.count()
+        for offset, m in enumerate(models):
+            self._summaries[m.repo_id] = m
+            item = QListWidgetItem(self._result_text(m.repo_id))
             item.setData(Qt.ItemDataRole.UserRole, m.repo_id)
+            item.setData(RESULT_ORDER_ROLE, first + offset)
             item.setToolTip(m.repo_id)
             self.results.addItem(item)
+            if self._details is not None and self._details.repo_id == m.repo_id:
+                self.results.setCurrentItem(item)  # the open model stays marked after a re-sort
         count = self.results.count()
         self.results_status.setText(
             f"{count} model{'s' if count != 1 else ''}" if count else "No GGUF models found."
         )
         self.more.setVisible(more)
-        if self.results_fit_only.isChecked():
+        if self.results_fit_only.isChecked() or self._sorting_by_fit():
             self.check_result_fits.emit([m.repo_id for m in models])
+        self._order_results()
+
+    def _result_text(self, repo_id: str) -> str:
+        """Name, popularity, and once known how the repo's best file would run here."""
+        m = self._summaries[repo_id]
+        text = (
+            f"{m.repo_id}\n↓ {human_count(m.downloads)}  ·  ♥ {human_count(m.likes)}  ·  "
+            f"{_when(m.last_modified)}{'  ·  gated' if m.gated else ''}"
+        )
+        if repo_id in self._result_fits:
+            fit = self._result_fits[repo_id]
+            # The verdict only: a size-based memory figure here would disagree with the
+            # header-based one on the model page.
+            text += f"\n{fit.label}" if fit else "\nNo model file"
+        return text
+
+    def _order_results(self) -> None:
+        """Best fit first when that sort is chosen (Hub order within a verdict, unknown last)."""
+        if not self._sorting_by_fit():
+            return
+
+        def key(item: QListWidgetItem) -> tuple[int, int]:
+            repo_id = item.data(Qt.ItemDataRole.UserRole)
+            checked = repo_id in self._result_fits
+            fit = self._result_fits.get(repo_id)
+            return result_sort_key(fit, checked, int(item.data(RESULT_ORDER_ROLE)))
+
+        items = self._result_items()
+        ordered = sorted(items, key=key)
+        if ordered == items:
+            return
+        current = self.results.currentItem()
+        while self.results.count():
+            self.results.takeItem(0)
+        for item in ordered:
+            self.results.addItem(item)
+        if current is not None:
+            self.results.setCurrentItem(current)
 
     def _result_items(self) -> list[QListWidgetItem]:
         return [self.results.item(i) for i in range(self.results.count())]
@@ -362,10 +426,15 @@ class DiscoverPage(QWidget):
         self._result_fits[repo_id] = fit
         for item in self._result_items():
             if item.data(Qt.ItemDataRole.UserRole) == repo_id:
+                item.setText(self._result_text(repo_id))
                 item.setToolTip(
-                    f"{repo_id}\n{fit.label} (by file size)" if fit else f"{repo_id}\nNo GGUF model"
+                    f"{repo_id}\n{fit.label}, judged by file size; open it for the "
+                    "estimate from the model's header"
+                    if fit
+                    else f"{repo_id}\nNo GGUF model file"
                 )
         self._apply_results_filter()
+        self._order_results()
 
     def _apply_results_filter(self) -> None:
         """Hide results known not to fit (or with no model file); unknown ones stay."""

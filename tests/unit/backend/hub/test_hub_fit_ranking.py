@@ -70,3 +70,24 @@ def test_best_fit_by_size_takes_the_repos_most_suitable_file() -> None:
     too_big = best_fit_by_size([entry("big.gguf", 8 * gib)], cpu_4g)
     assert too_big is not None and too_big.verdict == "does_not_fit"
     assert best_fit_by_size([entry("mmproj.gguf", 1, mmproj=True)], cpu_4g) is None
+
+
+def test_search_results_by_fit_keep_the_hub_order_within_a_verdict() -> None:
+    from app.backend.hub import result_sort_key
+
+    def fit(verdict: str) -> FitEstimate:
+        return FitEstimate(verdict, GB, 4096, False)  # type: ignore[arg-type]
+
+    results = [  # (name, fit, checked), in the Hub's order (most downloaded first)
+        ("too-big", fit("does_not_fit"), True),
+        ("no-model-file", None, True),
+        ("cpu-a", fit("cpu_only"), True),
+        ("not-checked-yet", None, False),
+        ("gpu", fit("full_gpu"), True),
+        ("cpu-b", fit("cpu_only"), True),
+        ("partial", fit("partial"), True),
+    ]
+    ordered = sorted(enumerate(results), key=lambda r: result_sort_key(r[1][1], r[1][2], r[0]))
+    assert [name for _, (name, _f, _c) in ordered] == [
+        "gpu", "partial", "cpu-a", "cpu-b", "too-big", "not-checked-yet", "no-model-file",
+    ]  # fmt: skip
