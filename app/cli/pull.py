@@ -14,6 +14,7 @@ import threading
 import time
 from typing import TYPE_CHECKING, TextIO
 
+from app.backend.units import human_time_left
 from app.cli.output import fail, human_size
 
 if TYPE_CHECKING:
@@ -174,11 +175,8 @@ class ProgressBar:
                     return
                 filled = int(frac * self.width)
                 eta = (self.total - done) / speed if speed > 0 else None
-                tail = (
-                    "verifying…"
-                    if verifying
-                    else note or (f"{human_size(speed)}/s  {_eta(eta)}" if speed else "")
-                )
+                rate = f"{human_size(speed)}/s  {human_time_left(eta, compact=True)}"
+                tail = "verifying…" if verifying else note or (rate if speed else "")
                 line = (
                     f"\r{self.label[:40]:<40} [{'#' * filled}{'.' * (self.width - filled)}] "
                     f"{frac * 100:5.1f}%  {human_size(done)}/{human_size(self.total)}  {tail}"
@@ -202,14 +200,3 @@ class ProgressBar:
             if self.tty and self._drawn:
                 self.stream.write("\n")
                 self.stream.flush()
-
-
-def _eta(seconds: float | None) -> str:
-    if seconds is None:
-        return ""
-    seconds = int(seconds)
-    if seconds >= 3600:
-        return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m left"
-    if seconds >= 60:
-        return f"{seconds // 60}m{seconds % 60:02d}s left"
-    return f"{seconds}s left"

@@ -49,7 +49,7 @@ from app.backend.hub import (
     result_sort_key,
 )
 from app.backend.units import human_size
-from app.ui.pages.downloads import DownloadRow
+from app.ui.pages.downloads import DownloadRow, wire_download_actions
 from app.ui.theme import current_colors
 
 TABLE_STYLE = """
@@ -307,14 +307,9 @@ class DiscoverPage(QWidget):
         self.more_results.connect(b.more_results)  # type: ignore[attr-defined]
         self.open_repo.connect(b.open_repo)  # type: ignore[attr-defined]
         self.check_result_fits.connect(b.check_result_fits)  # type: ignore[attr-defined]
+        wire_download_actions(self, b)
         b.result_fit.connect(self.show_result_fit)  # type: ignore[attr-defined]
         self.download.connect(b.download)  # type: ignore[attr-defined]
-        self.pause_download.connect(b.pause_download)  # type: ignore[attr-defined]
-        self.resume_download.connect(b.resume_download)  # type: ignore[attr-defined]
-        self.cancel_download.connect(b.cancel_download)  # type: ignore[attr-defined]
-        self.remove_download.connect(b.remove_download)  # type: ignore[attr-defined]
-        self.load_downloaded.connect(b.load_downloaded)  # type: ignore[attr-defined]
-        self.list_downloads.connect(b.list_downloads)  # type: ignore[attr-defined]
         self.request_token_status.connect(b.request_token_status)  # type: ignore[attr-defined]
         self.set_token.connect(b.set_token)  # type: ignore[attr-defined]
         self.answer_consent.connect(b.answer_consent)  # type: ignore[attr-defined]
@@ -323,8 +318,6 @@ class DiscoverPage(QWidget):
         b.repo_opened.connect(self.show_repo)  # type: ignore[attr-defined]
         b.readme_ready.connect(self.show_readme)  # type: ignore[attr-defined]
         b.fit_ready.connect(self.show_fit)  # type: ignore[attr-defined]
-        b.download_changed.connect(self.show_download)  # type: ignore[attr-defined]
-        b.downloads_listed.connect(self.show_downloads)  # type: ignore[attr-defined]
         b.token_status.connect(self._on_token_status)  # type: ignore[attr-defined]
         b.token_needs_consent.connect(self._on_needs_consent)  # type: ignore[attr-defined]
         b.error.connect(self.show_notice)  # type: ignore[attr-defined]

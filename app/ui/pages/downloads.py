@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.backend.downloads import DownloadRecord, Status
-from app.backend.units import human_size
+from app.backend.units import human_size, human_time_left
 
 STATUS_TEXT = {
     "queued": "Queued",
@@ -42,17 +42,6 @@ GROUPS: dict[str, tuple[Status, ...]] = {
 }
 
 
-def human_eta(seconds: float | None) -> str:
-    if seconds is None:
-        return ""
-    s = int(seconds)
-    if s >= 3600:
-        return f"{s // 3600} h {s % 3600 // 60:02d} min left"
-    if s >= 60:
-        return f"{s // 60} min {s % 60:02d} s left"
-    return f"{s} s left"
-
-
 class DownloadActions(Protocol):
     """What a row needs from the page it sits on (Discover or the Downloads panel)."""
 
@@ -61,6 +50,18 @@ class DownloadActions(Protocol):
     cancel_download: SignalInstance
     remove_download: SignalInstance
     load_downloaded: SignalInstance
+
+
+def wire_download_actions(page: object, b: object) -> None:
+    """The download signals every page with download rows shares with the models bridge,
+    both directions (queued: the bridge lives in its own thread). ``page`` has the
+    ``DownloadActions`` signals plus ``list_downloads``, ``show_download`` and
+    ``show_downloads``."""
+    for name in ("pause_download", "resume_download", "cancel_download", "remove_download",
+                 "load_downloaded", "list_downloads"):  # fmt: skip
+        getattr(page, name).connect(getattr(b, name))
+    b.download_changed.connect(page.show_download)  # type: ignore[attr-defined]
+    b.downloads_listed.connect(page.show_downloads)  # type: ignore[attr-defined]
 
 
 class DownloadRow(QFrame):
@@ -116,7 +117,7 @@ class DownloadRow(QFrame):
         self.bar.setValue(int(r.fraction * 1000))
         parts = [f"{human_size(r.bytes_done)} of {human_size(r.spec.size)}"]
         if r.status == "downloading" and r.speed_bps > 0:
-            parts += [f"{human_size(r.speed_bps)}/s", human_eta(r.eta_s)]
+            parts += [f"{human_size(r.speed_bps)}/s", human_time_left(r.eta_s)]
         parts.insert(0, STATUS_TEXT[r.status])
         text = " · ".join(p for p in parts if p)
         if r.error:
@@ -193,14 +194,7 @@ class DownloadsPanel(QWidget):
 
     def connect_bridge(self, b: object) -> None:
         """Both directions, queued (the bridge lives in its own thread)."""
-        self.pause_download.connect(b.pause_download)  # type: ignore[attr-defined]
-        self.resume_download.connect(b.resume_download)  # type: ignore[attr-defined]
-        self.cancel_download.connect(b.cancel_download)  # type: ignore[attr-defined]
-        self.remove_download.connect(b.remove_download)  # type: ignore[attr-defined]
-        self.load_downloaded.connect(b.load_downloaded)  # type: ignore[attr-defined]
-        self.list_downloads.connect(b.list_downloads)  # type: ignore[attr-defined]
-        b.download_changed.connect(self.show_download)  # type: ignore[attr-defined]
-        b.downloads_listed.connect(self.show_downloads)  # type: ignore[attr-defined]
+        wire_download_actions(self, b)
         self.list_downloads.emit()
 
     def group_labels(self, group: str) -> list[str]:
