@@ -318,3 +318,33 @@ def test_search_results_sorted_by_fit_show_their_verdict(
     page.sort.setCurrentIndex(page.sort.findData("downloads"))
     qtbot.waitUntil(lambda: page.visible_results() == by_downloads, timeout=10_000)
     _shot(page, "discover-results-by-fit.png")
+
+
+
+def test_fit_sort_keeps_the_fit_filter_in_every_order_of_arrival(qtbot) -> None:  # type: ignore[no-untyped-def]
+    """Re-ordering moves rows, and Qt forgets a moved row's hidden flag: a result the filter
+    hid must stay hidden wherever it lands. Verdicts arrive in any order (a pool of threads
+    checks them); every order is played here on the page's own slots."""
+    from itertools import permutations
+
+    from app.backend.hub import FitEstimate, ModelSummary
+
+    names = ["acme/big-GGUF", "acme/projector-only-GGUF", "acme/small-GGUF"]  # Hub order
+    verdicts = {
+        "acme/big-GGUF": FitEstimate("does_not_fit", 6 * GiB, 4096, False),
+        "acme/projector-only-GGUF": None,
+        "acme/small-GGUF": FitEstimate("cpu_only", GiB, 4096, False),
+    }
+    for order in permutations(names):
+        page = DiscoverPage()  # no bridge: the test plays the bridge's answers
+        qtbot.addWidget(page)
+        page.results_fit_only.setChecked(True)
+        page.sort.setCurrentIndex(page.sort.findData("fit"))
+        page.show_results(1, [ModelSummary(n, "acme", 0, 0, None) for n in names], False)
+        for name in order:
+            page.show_result_fit(name, verdicts[name])
+        assert page.visible_results() == ["acme/small-GGUF"], order
+        page.results_fit_only.setChecked(False)
+        assert page.visible_results() == [
+            "acme/small-GGUF", "acme/big-GGUF", "acme/projector-only-GGUF"
+        ], order  # fmt: skip

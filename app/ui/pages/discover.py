@@ -403,6 +403,7 @@ class DiscoverPage(QWidget):
             self.results.addItem(item)
         if current is not None:
             self.results.setCurrentItem(current)
+        self._apply_results_filter()  # a moved row loses its hidden flag in Qt
 
     def _result_items(self) -> list[QListWidgetItem]:
         return [self.results.item(i) for i in range(self.results.count())]
