@@ -320,7 +320,6 @@ def test_search_results_sorted_by_fit_show_their_verdict(
     _shot(page, "discover-results-by-fit.png")
 
 
-
 def test_fit_sort_keeps_the_fit_filter_in_every_order_of_arrival(qtbot) -> None:  # type: ignore[no-untyped-def]
     """Re-ordering moves rows, and Qt forgets a moved row's hidden flag: a result the filter
     hid must stay hidden wherever it lands. Verdicts arrive in any order (a pool of threads
