@@ -23,8 +23,8 @@ from app.backend.core import HearthCore
 from app.backend.downloads import (
     DiskFullError,
     DownloadRecord,
-    choose_projector,
     plan_entry_downloads,
+    plan_projector_downloads,
 )
 from app.backend.gguf import GGUFError, SkippedArray, read_header
 from app.backend.hub import (
@@ -222,9 +222,8 @@ class ModelsBridge(QObject):
         try:
             client = self.core.hub()
             specs = plan_entry_downloads(client, details, entry)
-            projector = None if entry.is_mmproj else choose_projector(details)
             # A vision model's projector follows once the model is in (same folder).
-            companions = plan_entry_downloads(client, details, projector) if projector else []
+            companions = plan_projector_downloads(client, details, entry)
             for index, spec in enumerate(specs):
                 self._manager.enqueue(spec, then=companions if index == 0 else ())
         except (DiskFullError, HubError) as exc:

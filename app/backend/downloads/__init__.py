@@ -1,7 +1,12 @@
 """Verified, resumable downloads from the Hub into the model library."""
 
 from app.backend.downloads.manager import DownloadManager, record_id
-from app.backend.downloads.plan import choose_projector, plan_entry_downloads, plan_model_downloads
+from app.backend.downloads.plan import (
+    choose_projector,
+    plan_entry_downloads,
+    plan_model_downloads,
+    plan_projector_downloads,
+)
 from app.backend.downloads.types import (
     ACTIVE,
     FINISHED,
@@ -28,5 +33,6 @@ __all__ = [
     "choose_projector",
     "plan_entry_downloads",
     "plan_model_downloads",
+    "plan_projector_downloads",
     "record_id",
 ]

@@ -8,6 +8,7 @@ from app.backend.downloads.types import DownloadSpec
 from app.backend.hub.client import HubClient, RepoDetails
 from app.backend.hub.files import GGUFEntry
 from app.backend.hub.names import validate_remote_filename, validate_repo_id
+from app.backend.library.ids import projector_rank
 
 
 def plan_entry_downloads(
@@ -39,27 +40,28 @@ def plan_entry_downloads(
 
 
 def choose_projector(details: RepoDetails) -> GGUFEntry | None:
-    """The vision projector to fetch with a model of this repo, if it has any.
-
-    F16 first (what llama.cpp's own model pages ship and load by default), else the
-    smallest complete one; a projector with missing split parts is never chosen.
-    """
+    """The vision projector to fetch with a model of this repo, if it has any: by
+    ``projector_rank`` (F16 first, else the smallest); one with missing split parts is
+    never chosen."""
     projectors = [p for p in details.projectors if p.complete]
-    f16 = [p for p in projectors if p.quant.upper() == "F16"]
-    pool = f16 or projectors
-    return min(pool, key=lambda p: (p.size, p.label), default=None)
+    return min(projectors, key=lambda p: projector_rank(p.quant, p.size, p.label), default=None)
+
+
+def plan_projector_downloads(
+    client: HubClient, details: RepoDetails, entry: GGUFEntry
+) -> list[DownloadSpec]:
+    """The projector files to fetch with ``entry``: none when ``entry`` is itself a
+    projector or the repo has none. They land in the same ``publisher/repo`` folder, where
+    the library pairs them with the model (``LocalModel.projector``)."""
+    projector = None if entry.is_mmproj else choose_projector(details)
+    return plan_entry_downloads(client, details, projector) if projector else []
 
 
 def plan_model_downloads(
     client: HubClient, details: RepoDetails, entry: GGUFEntry, *, with_projector: bool = True
 ) -> list[DownloadSpec]:
-    """The files of ``entry`` plus, for a model of a repo that has one, its projector.
-
-    The projector lands in the same ``publisher/repo`` folder, where the library pairs it
-    with the model (``LocalModel.projector``).
-    """
+    """The files of ``entry`` plus, for a model of a repo that has one, its projector."""
     specs = plan_entry_downloads(client, details, entry)
-    projector = choose_projector(details) if with_projector and not entry.is_mmproj else None
-    if projector is not None:
-        specs += plan_entry_downloads(client, details, projector)
+    if with_projector:
+        specs += plan_projector_downloads(client, details, entry)
     return specs

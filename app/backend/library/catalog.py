@@ -14,6 +14,7 @@ from app.backend.library.ids import (
     IdCandidate,
     assign_ids,
     ollama_name,
+    projector_rank,
     quant_from_name,
     split_part,
 )
@@ -213,8 +214,8 @@ class ModelLibrary:
 
 
 def _projectors_by_folder(paths: Iterable[Path]) -> dict[Path, Path]:
-    """One projector per folder (the library layout is one repo per folder): F16 first,
-    then the smallest, as a download would pick it."""
+    """One projector per folder (the library layout is one repo per folder), chosen by
+    ``projector_rank`` as a download would pick it."""
     best: dict[Path, Path] = {}
     for path in sorted(paths):
         current = best.get(path.parent)
@@ -224,5 +225,4 @@ def _projectors_by_folder(paths: Iterable[Path]) -> dict[Path, Path]:
 
 
 def _projector_rank(path: Path) -> tuple[bool, int, str]:
-    quant = (quant_from_name(path.name) or "").upper()
-    return (quant != "F16", path.stat().st_size, path.name)
+    return projector_rank(quant_from_name(path.name), path.stat().st_size, path.name)

@@ -31,6 +31,13 @@ def quant_from_name(file_name: str) -> str | None:
     return matches[-1].upper() if matches else None
 
 
+def projector_rank(quant: str | None, size: int, name: str) -> tuple[bool, int, str]:
+    """Which vision projector to prefer (smallest key first): F16, what llama.cpp's own
+    model pages ship and load by default, then the smallest. Downloads and the library
+    pick by this same rule, so a download finds the projector it brought."""
+    return ((quant or "").upper() != "F16", size, name)
+
+
 def split_part(file_name: str) -> tuple[int, int] | None:
     """``(part, total)`` for split files such as ``model-00001-of-00003.gguf``."""
     match = SPLIT_PATTERN.search(Path(file_name).stem)
