@@ -23,7 +23,7 @@ from app.backend.library import LocalModel
 from app.backend.prompting import PromptBuilder
 from app.backend.remote import ChatRequest, RemoteEngine, engine_name, is_remote_id
 from app.backend.server.errors import ApiError
-from app.backend.server.fallback import Fallback, is_ready, rule_for
+from app.backend.server.fallback import Fallback, is_ready
 from app.backend.server.prompts import sampling_from, text_of
 from app.backend.server.request_log import annotate
 from app.backend.server.service import Generation, ModelService, RemoteRef
@@ -142,7 +142,7 @@ async def choose(request: Request, name: Any, *, plain: bool = True) -> Target:
         return Target(remote=await prepare_remote(request, name))
     service = service_of(request)
     model = await service.resolve(name)
-    rule = rule_for(service.core, model.id) if plain else None
+    rule = service.core.fallback_rule(model.id) if plain else None
     if rule is not None and rule.on_not_loaded and not is_ready(service.core, model.id):
         annotate(request.scope, model=model.id)
         return Target(rule=rule, remote=Routed(model, rule))

@@ -38,11 +38,6 @@ class Fallback:
     local: EngineClient | None  # the loaded engine; None sends the request straight on
 
 
-def rule_for(core: HearthCore, model_id: str) -> FallbackRule | None:
-    """The model's fallback rule; None under Local only (see ``HearthCore.fallback_rule``)."""
-    return core.fallback_rule(model_id)
-
-
 def is_ready(core: HearthCore, model_id: str) -> bool:
     engine = core.engines.get(model_id)
     return engine is not None and engine.status.state is EngineState.READY
