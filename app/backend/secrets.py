@@ -41,7 +41,14 @@ _POSIX = os.name == "posix"
 
 
 class SecretBackendUnavailable(Exception):
-    """Secrets cannot be stored or read right now; ``str()`` explains why, for the user."""
+    """Secrets cannot be stored or read right now; ``str()`` explains why, for the user.
+
+    ``reason`` is the why alone, without advice on what to do about it (a caller with its
+    own advice words the message itself)."""
+
+    def __init__(self, message: str, reason: str | None = None) -> None:
+        super().__init__(message)
+        self.reason = message if reason is None else reason
 
 
 @dataclass(frozen=True)
@@ -172,7 +179,8 @@ class SecretStore:
             return
         if not self._fallback_allowed:
             raise SecretBackendUnavailable(
-                f"{status.reason} Allow storing secrets in a private file to save it anyway."
+                f"{status.reason} Allow storing secrets in a private file to save it anyway.",
+                status.reason,
             )
         with self._lock:
             data = self._read_file()

@@ -49,6 +49,7 @@ from app.backend.library.ids import SPLIT_PATTERN
 from app.backend.library.importer import ImportError_, delete_model, import_model
 from app.backend.planner import Resources, resources_from_hardware
 from app.backend.secrets import SecretBackendUnavailable
+from app.backend.settings.schema import SecretsFileFallback
 
 log = logging.getLogger(__name__)
 
@@ -306,12 +307,14 @@ class ModelsBridge(QObject):
     @Slot(str, bool)
     def set_token(self, token: str, allow_file: bool) -> None:
         """Store the token; without a keyring the remembered answer decides (or we ask)."""
-        policy = "allow" if allow_file else self.core.settings.privacy.secrets_file_fallback
+        policy: SecretsFileFallback = (
+            "allow" if allow_file else self.core.settings.privacy.secrets_file_fallback
+        )
         self._pool.submit(self._store_token, token, policy)
 
-    def _store_token(self, token: str, policy: str) -> None:
+    def _store_token(self, token: str, policy: SecretsFileFallback) -> None:
         try:
-            self.core.hub_token.set_with_policy(token, policy)  # type: ignore[arg-type]
+            self.core.hub_token.set_with_policy(token, policy)
         except ConsentNeeded as exc:
             self.token_needs_consent.emit(str(exc))
             return

@@ -9,12 +9,11 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
 from app.backend.secrets import SecretBackendStatus, SecretBackendUnavailable, SecretStore
+from app.backend.settings.schema import SecretsFileFallback
 
 TOKEN_NAME = "huggingface_token"
-FileFallback = Literal["ask", "allow", "deny"]
 
 
 class ConsentNeeded(SecretBackendUnavailable):
@@ -69,7 +68,7 @@ class HubToken:
             self.store.allow_file_fallback(True)
         self.store.set(TOKEN_NAME, token)
 
-    def set_with_policy(self, token: str, policy: FileFallback) -> None:
+    def set_with_policy(self, token: str, policy: SecretsFileFallback) -> None:
         """Store ``token`` following the user's remembered answer about the file fallback.
 
         The keyring is always tried first. Without one: "allow" writes the private file,
@@ -79,22 +78,15 @@ class HubToken:
         self.store.allow_file_fallback(policy == "allow")
         try:
             self.set(token)
-        except ValueError:
-            raise
         except SecretBackendUnavailable as exc:
             if policy == "deny":
                 raise FileFallbackRefused(
-                    f"{_reason(exc)} The token was not saved: keeping it in a file is turned "
+                    f"{exc.reason} The token was not saved: keeping it in a file is turned "
                     "off (Settings → Privacy → secrets file fallback)."
                 ) from None
             if policy == "ask":
-                raise ConsentNeeded(_reason(exc)) from None
+                raise ConsentNeeded(exc.reason) from None
             raise
 
     def clear(self) -> None:
         self.store.delete(TOKEN_NAME)
-
-
-def _reason(exc: SecretBackendUnavailable) -> str:
-    """The backend's reason without the store's own hint about allowing the file."""
-    return str(exc).replace(" Allow storing secrets in a private file to save it anyway.", "")
