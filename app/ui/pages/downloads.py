@@ -34,6 +34,8 @@ STATUS_TEXT = {
     "cancelled": "Cancelled",
     "quarantined": "Rejected: damaged file",
 }
+#: Nothing more can happen to these; their row offers Clear (a failed one offers Retry).
+ENDED: tuple[Status, ...] = ("completed", "cancelled", "quarantined")
 GROUPS: dict[str, tuple[Status, ...]] = {
     "Downloading": ("queued", "downloading", "verifying"),
     "Paused": ("paused",),
@@ -107,7 +109,7 @@ class DownloadRow(QFrame):
     def _toggle(self) -> None:
         if self.status in ("paused", "failed"):
             self._page.resume_download.emit(self.rid)
-        elif self.status in ("completed", "cancelled", "quarantined"):
+        elif self.status in ENDED:
             self._page.remove_download.emit(self.rid)
         else:
             self._page.pause_download.emit(self.rid)
@@ -129,8 +131,8 @@ class DownloadRow(QFrame):
             {"paused": "Resume", "failed": "Retry", "completed": "Clear", "cancelled": "Clear",
              "quarantined": "Clear"}.get(r.status, "Pause")
         )  # fmt: skip
-        self.cancel.setVisible(r.status not in ("completed", "cancelled", "quarantined"))
-        self.bar.setVisible(r.status not in ("completed", "cancelled", "quarantined"))
+        self.cancel.setVisible(r.status not in ENDED)
+        self.bar.setVisible(r.status not in ENDED)
         self.load.setVisible(r.status == "completed")
 
 
@@ -163,7 +165,10 @@ class DownloadsPanel(QWidget):
         title.setObjectName("pageTitle")
         head.addWidget(title, 1)
         self.clear_finished = QPushButton("Clear finished")
-        self.clear_finished.setToolTip("Remove finished, cancelled and failed rows from the list")
+        self.clear_finished.setToolTip(
+            "Remove finished, cancelled and rejected downloads from the list (failed ones "
+            "stay, to retry)"
+        )
         self.clear_finished.clicked.connect(self._clear_finished)
         head.addWidget(self.clear_finished)
         outer.addLayout(head)
@@ -236,7 +241,7 @@ class DownloadsPanel(QWidget):
 
     def _clear_finished(self) -> None:
         for rid, r in list(self._records.items()):
-            if r.status in ("completed", "cancelled", "quarantined"):
+            if r.status in ENDED:
                 self.remove_download.emit(rid)
 
     def _refresh_headers(self) -> None:
