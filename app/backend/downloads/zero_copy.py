@@ -164,7 +164,7 @@ def copy(
         # them first (a read1 larger than the buffer empties it without a socket read
         # when it holds anything).
         head = raw.fp.read1(min(left, CHUNK)) if left else b""
-        spliced = _Splicer(sock, read_end, write_end, fd, timeout)
+        splicer = _Splicer(sock, read_end, write_end, fd, timeout)
         try:
             _pwrite_all(fd, head, offset)
         except OSError as exc:
@@ -178,7 +178,7 @@ def copy(
             if stop.is_set():
                 raise Stopped()
             try:
-                moved = spliced.move(min(left, CHUNK), offset)
+                moved = splicer.move(min(left, CHUNK), offset)
             except _Dropped as drop:  # raised before anything of this move was written
                 on_progress(offset)
                 if stop.is_set():
