@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import keyring
+import pytest
 from keyring.backends import fail
 from PySide6.QtCore import QThread
 
@@ -41,3 +42,19 @@ def models_bridge_on_thread(
         bridge.shutdown()
         core.close()
         keyring.set_keyring(original)
+
+
+@contextmanager
+def hub_models_bridge(
+    endpoint: str,
+    monkeypatch: pytest.MonkeyPatch,
+    resources: Resources | None = None,
+    *,
+    start_downloads: bool = True,
+) -> Iterator[ModelsBridge]:
+    """``models_bridge_on_thread`` talking to the Hub emulator at ``endpoint``, with no
+    ``HF_TOKEN`` from the environment (a real token must never reach a test)."""
+    monkeypatch.setenv("HF_ENDPOINT", endpoint)
+    monkeypatch.delenv("HF_TOKEN", raising=False)
+    with models_bridge_on_thread(resources, start_downloads=start_downloads) as bridge:
+        yield bridge

@@ -16,7 +16,7 @@ from app.backend.planner import Resources
 from app.ui.models_bridge import ModelsBridge
 from app.ui.pages.discover import DiscoverPage
 from tests.helpers.hub_emulator import Fault, HubEmulator, gguf_medium, gguf_small, hub
-from tests.helpers.models_bridge import models_bridge_on_thread
+from tests.helpers.models_bridge import hub_models_bridge
 
 __all__ = ["gguf_medium", "gguf_small", "hub"]
 GiB = 1024**3
@@ -27,11 +27,8 @@ REPO = "acme/tiny-chat-GGUF"
 def bridge(
     hub: HubEmulator, monkeypatch: pytest.MonkeyPatch, isolated_home: Path
 ) -> Iterator[ModelsBridge]:
-    monkeypatch.setenv("HF_ENDPOINT", hub.endpoint)
-    monkeypatch.delenv("HF_TOKEN", raising=False)
-    with models_bridge_on_thread(
-        Resources(gpu_free_bytes=(8 * GiB,), ram_available_bytes=16 * GiB)
-    ) as b:
+    machine = Resources(gpu_free_bytes=(8 * GiB,), ram_available_bytes=16 * GiB)
+    with hub_models_bridge(hub.endpoint, monkeypatch, machine) as b:
         yield b
 
 

@@ -18,7 +18,7 @@ from app.ui.pages.downloads import DownloadsPanel
 from app.ui.pages.my_models import MyModelsPage
 from tests.helpers.gguf_factory import ModelSpec, write_model, write_tiny_llama
 from tests.helpers.hub_emulator import Fault, HubEmulator, gguf_medium, gguf_small, hub
-from tests.helpers.models_bridge import models_bridge_on_thread
+from tests.helpers.models_bridge import hub_models_bridge
 
 __all__ = ["gguf_medium", "gguf_small", "hub"]
 GiB = 1024**3
@@ -29,11 +29,8 @@ REPO = "acme/panel-GGUF"
 def bridge(
     hub: HubEmulator, monkeypatch: pytest.MonkeyPatch, isolated_home: Path
 ) -> Iterator[ModelsBridge]:
-    monkeypatch.setenv("HF_ENDPOINT", hub.endpoint)
-    monkeypatch.delenv("HF_TOKEN", raising=False)
-    with models_bridge_on_thread(
-        Resources(gpu_free_bytes=(8 * GiB,), ram_available_bytes=16 * GiB)
-    ) as b:
+    machine = Resources(gpu_free_bytes=(8 * GiB,), ram_available_bytes=16 * GiB)
+    with hub_models_bridge(hub.endpoint, monkeypatch, machine) as b:
         yield b
 
 

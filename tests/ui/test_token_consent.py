@@ -13,7 +13,7 @@ from app.ui.models_bridge import ModelsBridge
 from app.ui.pages.discover import DiscoverPage
 from app.ui.pages.settings import SettingsPage
 from tests.helpers.hub_emulator import HubEmulator, hub
-from tests.helpers.models_bridge import models_bridge_on_thread
+from tests.helpers.models_bridge import hub_models_bridge
 
 __all__ = ["hub"]
 TOKEN = "hf_ConsentTestToken_0123456789"
@@ -23,9 +23,7 @@ TOKEN = "hf_ConsentTestToken_0123456789"
 def bridge(
     hub: HubEmulator, monkeypatch: pytest.MonkeyPatch, isolated_home: Path
 ) -> Iterator[ModelsBridge]:
-    monkeypatch.setenv("HF_ENDPOINT", hub.endpoint)
-    monkeypatch.delenv("HF_TOKEN", raising=False)
-    with models_bridge_on_thread(start_downloads=False) as b:
+    with hub_models_bridge(hub.endpoint, monkeypatch, start_downloads=False) as b:
         yield b
 
 
